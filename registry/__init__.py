@@ -1,0 +1,1 @@
+"""Registry layer: the only code that touches storage (SQL catalogue + FAISS indexes)."""

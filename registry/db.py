@@ -1,0 +1,195 @@
+"""Database engine, transactions and schema migrations.
+
+The caller frames transactions: data-access functions receive a ``Session`` and never commit.
+SQLite runs in WAL mode with a busy timeout; write transactions start with ``BEGIN IMMEDIATE`` so
+that two writers queue on the busy timeout instead of failing with "database is locked" when a
+deferred read transaction tries to upgrade to a write.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.orm import Session
+
+from registry.errors import (
+    ConfigError,
+    DatabaseUnavailableError,
+    RegistryNotInitializedError,
+    SchemaOutdatedError,
+)
+from registry.settings import Settings
+
+
+def _sqlite_pragmas(engine: Engine, busy_timeout_s: float) -> None:
+    """Install the SQLite connection setup: WAL, busy timeout, foreign keys, explicit BEGIN."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Take transaction control away from pysqlite so that we can emit BEGIN IMMEDIATE.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
+        cur.execute("PRAGMA journal_mode = WAL")
+        cur.execute("PRAGMA foreign_keys = ON")
+        # FULL: a commit survives power loss, not only a process crash (commit = durability point).
+        cur.execute("PRAGMA synchronous = FULL")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        immediate = conn.get_execution_options().get("fute_write", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def make_engine(settings: Settings) -> Engine:
+    """Create the SQLAlchemy engine for the configured database.
+
+    Args:
+        settings: Registry settings; ``database_url`` picks SQLite or PostgreSQL.
+
+    Returns:
+        A configured engine (no connection is opened yet).
+
+    Raises:
+        ConfigError: The URL cannot be parsed or names an unsupported backend.
+    """
+    url_text = settings.database_url
+    try:
+        url = make_url(url_text)
+    except ArgumentError as exc:
+        raise ConfigError(
+            f"cannot parse database URL {url_text!r}; use e.g. sqlite:///path/registry.db "
+            "or postgresql+psycopg://user:password@host/dbname"
+        ) from exc
+    backend = url.get_backend_name()
+    if backend == "sqlite":
+        if url.database and url.database != ":memory:":
+            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": settings.busy_timeout_s})
+        _sqlite_pragmas(engine, settings.busy_timeout_s)
+        return engine
+    if backend == "postgresql":
+        return create_engine(url, pool_pre_ping=True)
+    raise ConfigError(f"unsupported database backend {backend!r}; use sqlite:/// or postgresql+psycopg://")
+
+
+class Database:
+    """The engine plus transaction helpers; one per process and settings object."""
+
+    def __init__(self, settings: Settings) -> None:
+        """Args:
+        settings: Registry settings.
+        """
+        self.settings = settings
+        self.engine = make_engine(settings)
+        self._write_engine = self.engine.execution_options(fute_write=True)
+
+    @property
+    def backend(self) -> str:
+        """``sqlite`` or ``postgresql``."""
+        return self.engine.url.get_backend_name()
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A read session; its transaction is discarded on exit (nothing is committed).
+
+        Raises:
+            DatabaseUnavailableError: The database cannot be opened.
+        """
+        # Closing (not rolling back) ends the transaction without expiring loaded objects, so
+        # callers may keep reading attributes of what they fetched.
+        with _translate_operational(self.settings), Session(self.engine, expire_on_commit=False) as session:
+            yield session
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """A write transaction: commits on normal exit, rolls back on an exception.
+
+        Raises:
+            DatabaseUnavailableError: The database cannot be opened.
+        """
+        with _translate_operational(self.settings), Session(self._write_engine, expire_on_commit=False) as session, session.begin():
+            yield session
+
+    def dispose(self) -> None:
+        """Close pooled connections (call before a fork, or when done)."""
+        self.engine.dispose()
+
+    def current_revision(self) -> str | None:
+        """The Alembic revision stamped in the database, or None on an empty database."""
+        with _translate_operational(self.settings), self.engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision()
+
+    def check_schema(self) -> None:
+        """Fail unless the database schema is exactly at this code's head revision.
+
+        Raises:
+            RegistryNotInitializedError: The database has no schema.
+            SchemaOutdatedError: The schema is at another revision.
+        """
+        current = self.current_revision()
+        head = head_revision()
+        if current is None:
+            raise RegistryNotInitializedError(
+                f"no registry schema in {self.engine.url.render_as_string(hide_password=True)}; "
+                "run `fute init` first"
+            )
+        if current != head:
+            raise SchemaOutdatedError(
+                f"database schema is at revision {current}, this code expects {head}; "
+                "run `fute db upgrade`"
+            )
+
+    def upgrade(self) -> str:
+        """Apply every pending Alembic migration.
+
+        Returns:
+            The head revision now stamped in the database.
+        """
+        cfg = alembic_config()
+        with _translate_operational(self.settings), self.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+        return head_revision()
+
+
+def alembic_config() -> Config:
+    """Alembic configuration pointing at the packaged ``migrations`` folder."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(resources.files("migrations")))
+    return cfg
+
+
+def head_revision() -> str:
+    """The newest migration revision shipped with this code."""
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    if head is None:  # pragma: no cover - the package always ships revisions
+        raise SchemaOutdatedError("no migration revisions are packaged; reinstall fute-registry")
+    return head
+
+
+@contextmanager
+def _translate_operational(settings: Settings) -> Iterator[None]:
+    """Turn driver-level connection failures into a RegistryError with a fix."""
+    try:
+        yield
+    except OperationalError as exc:
+        text = str(exc.orig) if exc.orig is not None else str(exc)
+        if "unable to open database file" in text or "connection" in text.lower():
+            raise DatabaseUnavailableError(
+                f"cannot open the database ({text.strip().splitlines()[0]}); check --db / FUTE_DB_URL "
+                f"or --home / FUTE_HOME (now {settings.home})"
+            ) from exc
+        raise

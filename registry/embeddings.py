@@ -1,0 +1,134 @@
+"""Embedding rows: immutable float32 vectors keyed by monotonic ids (data access; never commits).
+
+An upsert deletes the old row and inserts a new one with a fresh id, so the set of ids alone tells
+which vectors an index must hold: reconciling an index with SQL is a set difference.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from registry.models import Embedding, EmbeddingSpace, Subject
+from registry.vectors import decode, encode
+
+
+@dataclass
+class WriteResult:
+    """What one write transaction changed in a space."""
+
+    added_ids: list[int] = field(default_factory=list)
+    removed_ids: list[int] = field(default_factory=list)
+    generation: int = 0
+
+
+def put_embeddings(
+    session: Session,
+    space: EmbeddingSpace,
+    items: Sequence[tuple[int, npt.NDArray[np.float32], dict[str, Any]]],
+) -> WriteResult:
+    """Store vectors (replacing older ones of the same subjects) and bump the space's generation.
+
+    Args:
+        session: Open write transaction (the caller commits).
+        space: Target space.
+        items: (subject_id, prepared float32 vector of shape (dim,), provenance) triples.
+
+    Returns:
+        The ids added and removed, and the new generation.
+    """
+    result = WriteResult()
+    subject_ids = [sid for sid, _, _ in items]
+    old = session.execute(
+        select(Embedding.id).where(Embedding.space_id == space.id, Embedding.subject_id.in_(subject_ids))
+    ).scalars().all()
+    if old:
+        session.execute(delete(Embedding).where(Embedding.id.in_(old)))
+        session.flush()
+    result.removed_ids = list(old)
+    rows = [
+        Embedding(space_id=space.id, subject_id=sid, vector=encode(vec), provenance=prov)
+        for sid, vec, prov in items
+    ]
+    session.add_all(rows)
+    session.flush()
+    result.added_ids = [row.id for row in rows]
+    result.generation = bump_generation(session, space)
+    return result
+
+
+def delete_embeddings(session: Session, space: EmbeddingSpace, subject_ids: Sequence[int]) -> WriteResult:
+    """Delete the vectors of some subjects in a space and bump its generation."""
+    ids = session.execute(
+        select(Embedding.id).where(Embedding.space_id == space.id, Embedding.subject_id.in_(subject_ids))
+    ).scalars().all()
+    if ids:
+        session.execute(delete(Embedding).where(Embedding.id.in_(ids)))
+    return WriteResult(removed_ids=list(ids), generation=bump_generation(session, space))
+
+
+def bump_generation(session: Session, space: EmbeddingSpace) -> int:
+    """Increment the space's generation inside the caller's transaction; returns the new value."""
+    session.execute(
+        update(EmbeddingSpace)
+        .where(EmbeddingSpace.id == space.id)
+        .values(generation=EmbeddingSpace.generation + 1)
+    )
+    session.refresh(space, ["generation"])
+    return space.generation
+
+
+def embedding_ids(session: Session, space_id: int) -> npt.NDArray[np.int64]:
+    """Sorted ids of every embedding stored in a space."""
+    ids = session.execute(
+        select(Embedding.id).where(Embedding.space_id == space_id).order_by(Embedding.id)
+    ).scalars().all()
+    return np.asarray(ids, dtype=np.int64)
+
+
+def iter_vectors(
+    session: Session, space: EmbeddingSpace, ids: Sequence[int] | None = None, batch: int = 4096
+) -> Iterator[tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]]:
+    """Stream (ids, vectors) of a space in batches, optionally only the given ids.
+
+    Yields:
+        int64 array of shape (b,) and float32 array of shape (b, dim).
+
+    Raises:
+        InvalidVectorError: A stored blob has the wrong byte length.
+    """
+    id_list = list(ids) if ids is not None else None
+    stmt = select(Embedding.id, Embedding.vector).where(Embedding.space_id == space.id).order_by(Embedding.id)
+    chunks = [id_list[i : i + batch] for i in range(0, len(id_list), batch)] if id_list is not None else [None]
+    for chunk in chunks:
+        query = stmt if chunk is None else stmt.where(Embedding.id.in_(chunk))
+        result = session.execute(query.execution_options(yield_per=batch))
+        for part in result.partitions(batch):
+            yield (
+                np.asarray([r[0] for r in part], dtype=np.int64),
+                np.stack([decode(r[1], space.dim) for r in part]).astype(np.float32),
+            )
+
+
+def hydrate(session: Session, space_id: int, ids: Sequence[int]) -> dict[int, tuple[Subject, Embedding]]:
+    """Subjects and rows of the given embedding ids that SQL knows in this space."""
+    rows = session.execute(
+        select(Embedding, Subject)
+        .join(Subject, Subject.id == Embedding.subject_id)
+        .where(Embedding.space_id == space_id, Embedding.id.in_(list(ids)))
+    ).all()
+    return {emb.id: (subj, emb) for emb, subj in rows}
+
+
+def subject_embedding_ids(session: Session, subject_id: int) -> list[tuple[int, int]]:
+    """(space_id, embedding_id) of every vector of one subject."""
+    rows = session.execute(
+        select(Embedding.space_id, Embedding.id).where(Embedding.subject_id == subject_id)
+    ).all()
+    return [(int(s), int(e)) for s, e in rows]

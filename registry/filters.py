@@ -1,0 +1,66 @@
+"""SQL-side candidate selection for filtered vector search.
+
+Filters are resolved to a set of embedding ids in SQL first and handed to FAISS as an id
+selector: post-filtering a global top-k would under-return whenever the filter is selective.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+from registry.models import Embedding, Subject, Tag
+
+
+@dataclass(frozen=True)
+class SearchFilter:
+    """Which subjects a search may return.
+
+    Attributes:
+        kinds: Allowed subject kinds (``dataset``, ``model``, ``prompt``); empty = all.
+        tags_all: (key, value) pairs that must all be present.
+        tags_any: (key, value) pairs of which at least one must be present; empty = no constraint.
+        subject_ids: Only these subjects; None = all.
+        exclude_subject_ids: Never these subjects (e.g. the query's own subject).
+    """
+
+    kinds: tuple[str, ...] = ()
+    tags_all: tuple[tuple[str, str], ...] = ()
+    tags_any: tuple[tuple[str, str], ...] = ()
+    subject_ids: tuple[int, ...] | None = None
+    exclude_subject_ids: tuple[int, ...] = field(default_factory=tuple)
+
+
+def _with_tag(stmt: Select[tuple[int]], pairs: tuple[tuple[str, str], ...], require_all: bool) -> Select[tuple[int]]:
+    """Restrict the statement to subjects carrying all (or any) of the tag pairs."""
+    if require_all:
+        for key, value in pairs:
+            stmt = stmt.where(
+                Embedding.subject_id.in_(select(Tag.subject_id).where(Tag.key == key, Tag.value == value))
+            )
+        return stmt
+    if not pairs:
+        return stmt
+    clauses = [(Tag.key == key) & (Tag.value == value) for key, value in pairs]
+    any_clause = clauses[0]
+    for clause in clauses[1:]:
+        any_clause = any_clause | clause
+    return stmt.where(Embedding.subject_id.in_(select(Tag.subject_id).where(any_clause)))
+
+
+def allowed_embedding_ids(session: Session, space_id: int, flt: SearchFilter) -> npt.NDArray[np.int64]:
+    """Ids of the embeddings in a space whose subjects pass the filter."""
+    stmt: Select[tuple[int]] = select(Embedding.id).where(Embedding.space_id == space_id)
+    if flt.kinds:
+        stmt = stmt.join(Subject, Subject.id == Embedding.subject_id).where(Subject.kind.in_(flt.kinds))
+    if flt.subject_ids is not None:
+        stmt = stmt.where(Embedding.subject_id.in_(flt.subject_ids))
+    if flt.exclude_subject_ids:
+        stmt = stmt.where(Embedding.subject_id.not_in(flt.exclude_subject_ids))
+    stmt = _with_tag(stmt, flt.tags_all, require_all=True)
+    stmt = _with_tag(stmt, flt.tags_any, require_all=False)
+    return np.asarray(session.scalars(stmt).all(), dtype=np.int64)

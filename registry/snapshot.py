@@ -1,0 +1,158 @@
+"""Published index snapshots: atomic files and the manifest that commits them.
+
+Protocol (one writer per space, holding ``write.lock`` in the space's folder):
+
+1. write ``index.<gen>.faiss.tmp`` in the space folder, fsync, ``os.replace`` to ``index.<gen>.faiss``;
+2. write ``manifest.json.tmp`` (fingerprint, dim, metric, ntotal, generation, sha256), fsync,
+   ``os.replace`` to ``manifest.json``; fsync the folder. Replacing the manifest is the single
+   commit point: readers only ever open the file the manifest names, checked by its sha256;
+3. delete index files of older generations.
+
+A crash before step 2 leaves the old manifest pointing at the old, intact file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from registry.errors import IndexCorruptError
+
+MANIFEST = "manifest.json"
+LOCK = "write.lock"
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """What a published snapshot holds and which SQL state it reflects."""
+
+    space_id: int
+    fingerprint: str
+    dim: int
+    metric: str
+    index_type: str
+    ntotal: int
+    generation: int
+    file: str
+    sha256: str
+    format: int = FORMAT_VERSION
+
+    def to_json(self) -> bytes:
+        """Canonical JSON bytes."""
+        return json.dumps(asdict(self), sort_keys=True, indent=1).encode()
+
+    @classmethod
+    def from_json(cls, raw: bytes) -> Manifest:
+        """Parse a manifest.
+
+        Raises:
+            IndexCorruptError: Not JSON, or fields missing / of the wrong type.
+        """
+        try:
+            data: dict[str, Any] = json.loads(raw)
+            manifest = cls(**data)
+        except (ValueError, TypeError) as exc:
+            raise IndexCorruptError(f"manifest is unreadable ({exc}); run `fute maintain rebuild`") from exc
+        if manifest.format != FORMAT_VERSION:
+            raise IndexCorruptError(f"manifest format {manifest.format} is not {FORMAT_VERSION}; rebuild")
+        return manifest
+
+
+def sha256(data: bytes) -> str:
+    """Hex sha256 of bytes."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def fsync_dir(folder: Path) -> None:
+    """Make a rename inside ``folder`` durable."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` via a fsynced temp file in the same folder and ``os.replace``."""
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def index_file_name(generation: int) -> str:
+    """File name of the snapshot of one generation."""
+    return f"index.{generation}.faiss"
+
+
+def read_manifest(folder: Path) -> Manifest | None:
+    """The published manifest, or None when there is none.
+
+    Raises:
+        IndexCorruptError: The manifest exists but cannot be parsed.
+    """
+    path = folder / MANIFEST
+    if not path.exists():
+        return None
+    return Manifest.from_json(path.read_bytes())
+
+
+def read_index_bytes(folder: Path, manifest: Manifest) -> bytes:
+    """Bytes of the index file the manifest names, checked against its sha256.
+
+    Raises:
+        IndexCorruptError: The file is missing or its checksum differs.
+    """
+    path = folder / manifest.file
+    if not path.exists():
+        raise IndexCorruptError(f"{path} named by the manifest is missing; run `fute maintain rebuild`")
+    data = path.read_bytes()
+    if sha256(data) != manifest.sha256:
+        raise IndexCorruptError(f"{path} checksum differs from its manifest; run `fute maintain rebuild`")
+    return data
+
+
+def publish(folder: Path, manifest: Manifest, data: bytes, hook: Any = None) -> None:
+    """Publish a snapshot: index file first, then the manifest (the commit point).
+
+    Args:
+        folder: The space's index folder (created if needed).
+        manifest: The manifest to commit; ``file`` and ``sha256`` must describe ``data``.
+        data: Serialised index bytes.
+        hook: Optional ``callable(step_name)`` for crash-injection tests.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    _step(hook, "before_index_write")
+    atomic_write(folder / manifest.file, data)
+    _step(hook, "after_index_write")
+    atomic_write(folder / MANIFEST, manifest.to_json())
+    fsync_dir(folder)
+    _step(hook, "after_manifest_write")
+    remove_stale_files(folder, keep=manifest.file)
+
+
+def remove_stale_files(folder: Path, keep: str | None) -> list[str]:
+    """Delete stray ``*.tmp`` files and index files other than ``keep`` (caller holds the lock).
+
+    Returns:
+        Names of the deleted files.
+    """
+    removed = []
+    for path in folder.iterdir():
+        stale_index = path.name.startswith("index.") and path.name != keep
+        if path.name.endswith(".tmp") or stale_index:
+            path.unlink(missing_ok=True)
+            removed.append(path.name)
+    return removed
+
+
+def _step(hook: Any, name: str) -> None:
+    if hook is not None:
+        hook(name)

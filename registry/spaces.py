@@ -1,0 +1,143 @@
+"""Embedding spaces: creation, fingerprints, look-up and listing (data access; never commits)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from registry.errors import AlreadyExistsError, SpaceNotFoundError
+from registry.faiss_index import IndexSpec
+from registry.models import Embedding, EmbeddingSpace, ProbeSet
+
+
+@dataclass(frozen=True)
+class SpaceConfig:
+    """Everything that defines a space.
+
+    Attributes:
+        name: Unique, human-chosen name.
+        surrogate: Surrogate model id or path (its weights hash belongs in ``params``).
+        method: ``textemb``, ``taskemb``, ``tupate``, ...
+        dim: Vector dimension.
+        params: Every hyper-parameter that changes vectors (JSON-serialisable).
+        metric: ``cosine`` (default), ``ip`` or ``l2``.
+        index_type: ``flat`` (exact, default) or ``ivf``.
+        probe_set: Name of the probe set the space uses, if any.
+    """
+
+    name: str
+    surrogate: str
+    method: str
+    dim: int
+    params: dict[str, Any] = field(default_factory=dict)
+    metric: str = "cosine"
+    index_type: str = "flat"
+    probe_set: str | None = None
+
+
+def canonical_json(payload: Any) -> str:
+    """Deterministic JSON: sorted keys, no whitespace, ASCII only."""
+    return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+
+
+def fingerprint(cfg: SpaceConfig, probe_hash: str | None) -> str:
+    """sha256 of the canonical JSON of everything that changes vectors (not the index type)."""
+    payload = {
+        "surrogate": cfg.surrogate,
+        "method": cfg.method,
+        "params": cfg.params,
+        "dim": cfg.dim,
+        "metric": cfg.metric,
+        "probe_set_hash": probe_hash,
+    }
+    return hashlib.sha256(canonical_json(payload).encode()).hexdigest()
+
+
+def create_space(session: Session, cfg: SpaceConfig) -> EmbeddingSpace:
+    """Insert a new space.
+
+    Raises:
+        AlreadyExistsError: The name or the fingerprint is already registered.
+        ConfigError: Bad dimension, metric or index type.
+        NotFoundError: The named probe set does not exist.
+    """
+    IndexSpec(cfg.dim, cfg.metric, cfg.index_type).validate()
+    probe = _probe_set(session, cfg.probe_set) if cfg.probe_set else None
+    fp = fingerprint(cfg, probe.content_hash if probe else None)
+    if session.scalar(select(EmbeddingSpace).where(EmbeddingSpace.name == cfg.name)):
+        raise AlreadyExistsError(f"space {cfg.name!r} already exists; pick another name")
+    twin = session.scalar(select(EmbeddingSpace).where(EmbeddingSpace.fingerprint == fp))
+    if twin is not None:
+        raise AlreadyExistsError(
+            f"space {twin.name!r} already has this exact configuration (fingerprint {fp[:12]}); reuse it"
+        )
+    space = EmbeddingSpace(
+        name=cfg.name,
+        fingerprint=fp,
+        surrogate=cfg.surrogate,
+        method=cfg.method,
+        params=cfg.params,
+        dim=cfg.dim,
+        metric=cfg.metric,
+        index_type=cfg.index_type,
+        probe_set_id=probe.id if probe else None,
+        generation=0,
+    )
+    session.add(space)
+    session.flush()
+    return space
+
+
+def _probe_set(session: Session, name: str) -> ProbeSet:
+    probe = session.scalar(select(ProbeSet).where(ProbeSet.name == name))
+    if probe is None:
+        known = session.scalars(select(ProbeSet.name).order_by(ProbeSet.name)).all()
+        raise SpaceNotFoundError(f"no probe set named {name!r}; known: {', '.join(known) or 'none'}")
+    return probe
+
+
+def get_space(session: Session, name: str) -> EmbeddingSpace:
+    """The space with that name.
+
+    Raises:
+        SpaceNotFoundError: Unknown name (the message lists the known spaces).
+    """
+    space = session.scalar(select(EmbeddingSpace).where(EmbeddingSpace.name == name))
+    if space is None:
+        known = session.scalars(select(EmbeddingSpace.name).order_by(EmbeddingSpace.name)).all()
+        raise SpaceNotFoundError(
+            f"no embedding space named {name!r}; known spaces: {', '.join(known) or 'none (create one first)'}"
+        )
+    return space
+
+
+def list_spaces(session: Session) -> list[tuple[EmbeddingSpace, int]]:
+    """Every space with its number of stored embeddings, ordered by id."""
+    counts = (
+        select(Embedding.space_id, func.count(Embedding.id).label("n"))
+        .group_by(Embedding.space_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(EmbeddingSpace, func.coalesce(counts.c.n, 0))
+        .outerjoin(counts, counts.c.space_id == EmbeddingSpace.id)
+        .order_by(EmbeddingSpace.id)
+    ).all()
+    return [(space, int(n)) for space, n in rows]
+
+
+def index_spec(space: EmbeddingSpace) -> IndexSpec:
+    """The FAISS index spec of a space (IVF knobs come from its params when set)."""
+    return IndexSpec(
+        dim=space.dim,
+        metric=space.metric,
+        index_type=space.index_type,
+        nlist=int(space.params.get("ivf_nlist", 256)),
+        nprobe=int(space.params.get("ivf_nprobe", 16)),
+        min_train=int(space.params.get("ivf_min_train", 1024)),
+    )
