@@ -24,12 +24,12 @@ from registry.catalog import get_subject
 from registry.db import Database
 from registry.errors import InvalidVectorError, SubjectNotFoundError
 from registry.filters import SearchFilter, allowed_embedding_ids
-from registry.models import EmbeddingSpace, Subject
+from registry.models import Embedding, EmbeddingSpace, Subject
 from registry.settings import Settings
 from registry.space_index import Hook, SpaceIndexes
 from registry.spaces import SpaceConfig, create_space, get_space, list_spaces
 from registry.stats import stats
-from registry.vectors import prepare
+from registry.vectors import decode, prepare
 from registry.verify import VerifyReport, verify
 
 
@@ -208,6 +208,21 @@ class Registry:
             if len(hits) >= k or len(found) < want or want >= index.ntotal:
                 return hits[:k]
             want *= 2
+
+    def vector_of(self, space_name: str, subject_id: int) -> npt.NDArray[np.float32]:
+        """The stored (normalised) vector of a subject in a space.
+
+        Raises:
+            SubjectNotFoundError: The subject has no vector in that space.
+        """
+        with self.db.read() as session:
+            space = get_space(session, space_name)
+            blob = session.scalar(
+                select(Embedding.vector).where(Embedding.space_id == space.id, Embedding.subject_id == subject_id)
+            )
+            if blob is None:
+                raise SubjectNotFoundError(f"subject {subject_id} has no vector in space {space_name!r}; embed it")
+            return decode(blob, space.dim)
 
     def rebuild(self, space_name: str | None = None) -> list[str]:
         """Rebuild indexes from SQL into a new generation; returns the rebuilt space names."""

