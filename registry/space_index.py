@@ -110,12 +110,22 @@ class SpaceIndexes:
         Call only while holding ``writer(space.id)``.
         """
         folder = self.folder(space.id)
-        if folder.exists():
-            for tmp in folder.glob("*.tmp"):
-                tmp.unlink(missing_ok=True)
         loaded = self.load(session, space)
-        if not loaded.published or not (folder / snap.MANIFEST).exists():
-            self.publish(space, loaded)
+        try:
+            manifest = snap.read_manifest(folder)
+        except IndexCorruptError:
+            manifest = None
+        current = (
+            loaded.published
+            and manifest is not None
+            and manifest.generation == loaded.generation
+            and (folder / manifest.file).exists()
+        )
+        if current and manifest is not None:
+            # A crash between the manifest replace and the clean-up leaves old files behind.
+            snap.remove_stale_files(folder, keep=manifest.file)
+        else:
+            self.publish(space, loaded)  # publishing also removes stray and stale files
         return loaded
 
     def rebuild(self, session: Session, space: EmbeddingSpace) -> LoadedIndex:
