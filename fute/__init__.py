@@ -1,7 +1,7 @@
 """FUTE Registry: the Python facade.
 
-    from fute import Registry, Settings, SpaceConfig, EmbeddingItem
-    reg = Registry.open(Settings.build(home=".fute"))
+from fute import Registry, Settings, SpaceConfig, EmbeddingItem
+reg = Registry.open(Settings.build(home=".fute"))
 """
 
 from registry.api import EmbeddingItem, Hit, Registry

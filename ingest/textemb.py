@@ -35,7 +35,11 @@ def encode_texts(
         for start in range(0, len(order), batch_size):
             idx = order[start : start + batch_size]
             enc = sur.tokenizer(
-                [texts[i] for i in idx], truncation=True, max_length=max_length, padding=True, return_tensors="pt"
+                [texts[i] for i in idx],
+                truncation=True,
+                max_length=max_length,
+                padding=True,
+                return_tensors="pt",
             )
             states = sur.model(**enc).last_hidden_state
             mask = enc["attention_mask"].unsqueeze(-1).to(states.dtype)
@@ -52,4 +56,5 @@ def textemb(sur: Surrogate, texts: Sequence[str], max_length: int = 128) -> npt.
     """
     if not texts:
         raise ValueError("TextEmb needs at least one example text")
-    return encode_texts(sur, texts, max_length).mean(axis=0).astype(np.float32)
+    mean: npt.NDArray[np.float32] = encode_texts(sur, texts, max_length).mean(axis=0).astype(np.float32)
+    return mean

@@ -218,10 +218,14 @@ class Registry:
         with self.db.read() as session:
             space = get_space(session, space_name)
             blob = session.scalar(
-                select(Embedding.vector).where(Embedding.space_id == space.id, Embedding.subject_id == subject_id)
+                select(Embedding.vector).where(
+                    Embedding.space_id == space.id, Embedding.subject_id == subject_id
+                )
             )
             if blob is None:
-                raise SubjectNotFoundError(f"subject {subject_id} has no vector in space {space_name!r}; embed it")
+                raise SubjectNotFoundError(
+                    f"subject {subject_id} has no vector in space {space_name!r}; embed it"
+                )
             return decode(blob, space.dim)
 
     def rebuild(self, space_name: str | None = None) -> list[str]:

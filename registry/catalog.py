@@ -80,7 +80,9 @@ def tags_of(session: Session, subject_ids: Sequence[int]) -> dict[int, dict[str,
     """Tags of several subjects as {subject_id: {key: [values]}}."""
     out: dict[int, dict[str, list[str]]] = {sid: {} for sid in subject_ids}
     rows = session.execute(
-        select(Tag.subject_id, Tag.key, Tag.value).where(Tag.subject_id.in_(list(subject_ids))).order_by(Tag.id)
+        select(Tag.subject_id, Tag.key, Tag.value)
+        .where(Tag.subject_id.in_(list(subject_ids)))
+        .order_by(Tag.id)
     ).all()
     for sid, key, value in rows:
         out[sid].setdefault(key, []).append(value)
@@ -130,7 +132,9 @@ def ensure_probe_set_mutable(session: Session, probe: ProbeSet) -> None:
         )
 
 
-def cache_output(session: Session, blackbox_id: int, probe_text_id: int, output: npt.NDArray[np.float32]) -> None:
+def cache_output(
+    session: Session, blackbox_id: int, probe_text_id: int, output: npt.NDArray[np.float32]
+) -> None:
     """Store (or replace) a black box's float32 output on one probe text."""
     row = session.scalar(
         select(BlackBoxOutput).where(
@@ -145,7 +149,9 @@ def cache_output(session: Session, blackbox_id: int, probe_text_id: int, output:
     session.flush()
 
 
-def cached_outputs(session: Session, blackbox_id: int, probe_set_id: int) -> dict[int, npt.NDArray[np.float32]]:
+def cached_outputs(
+    session: Session, blackbox_id: int, probe_set_id: int
+) -> dict[int, npt.NDArray[np.float32]]:
     """Cached outputs of a black box over a probe set as {position: float32 array}."""
     rows = session.execute(
         select(ProbeText.position, BlackBoxOutput.output)
@@ -156,7 +162,12 @@ def cached_outputs(session: Session, blackbox_id: int, probe_set_id: int) -> dic
 
 
 def record_transfer(
-    session: Session, source: Subject, target: Subject, score: float, setting: str = "default", origin: str = "user"
+    session: Session,
+    source: Subject,
+    target: Subject,
+    score: float,
+    setting: str = "default",
+    origin: str = "user",
 ) -> TransferResult:
     """Store (or update) a measured transfer score.
 
@@ -176,7 +187,9 @@ def record_transfer(
         )
     )
     if row is None:
-        row = TransferResult(source_id=source.id, target_id=target.id, score=score, setting=setting, origin=origin)
+        row = TransferResult(
+            source_id=source.id, target_id=target.id, score=score, setting=setting, origin=origin
+        )
         session.add(row)
     else:
         row.score = score

@@ -120,7 +120,11 @@ class Database:
         Raises:
             DatabaseUnavailableError: The database cannot be opened.
         """
-        with _translate_operational(self.settings), Session(self._write_engine, expire_on_commit=False) as session, session.begin():
+        with (
+            _translate_operational(self.settings),
+            Session(self._write_engine, expire_on_commit=False) as session,
+            session.begin(),
+        ):
             yield session
 
     def dispose(self) -> None:
@@ -148,8 +152,7 @@ class Database:
             )
         if current != head:
             raise SchemaOutdatedError(
-                f"database schema is at revision {current}, this code expects {head}; "
-                "run `fute db upgrade`"
+                f"database schema is at revision {current}, this code expects {head}; run `fute db upgrade`"
             )
 
     def upgrade(self) -> str:

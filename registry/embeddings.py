@@ -45,9 +45,13 @@ def put_embeddings(
     """
     result = WriteResult()
     subject_ids = [sid for sid, _, _ in items]
-    old = session.execute(
-        select(Embedding.id).where(Embedding.space_id == space.id, Embedding.subject_id.in_(subject_ids))
-    ).scalars().all()
+    old = (
+        session.execute(
+            select(Embedding.id).where(Embedding.space_id == space.id, Embedding.subject_id.in_(subject_ids))
+        )
+        .scalars()
+        .all()
+    )
     if old:
         session.execute(delete(Embedding).where(Embedding.id.in_(old)))
         session.flush()
@@ -65,9 +69,13 @@ def put_embeddings(
 
 def delete_embeddings(session: Session, space: EmbeddingSpace, subject_ids: Sequence[int]) -> WriteResult:
     """Delete the vectors of some subjects in a space and bump its generation."""
-    ids = session.execute(
-        select(Embedding.id).where(Embedding.space_id == space.id, Embedding.subject_id.in_(subject_ids))
-    ).scalars().all()
+    ids = (
+        session.execute(
+            select(Embedding.id).where(Embedding.space_id == space.id, Embedding.subject_id.in_(subject_ids))
+        )
+        .scalars()
+        .all()
+    )
     if ids:
         session.execute(delete(Embedding).where(Embedding.id.in_(ids)))
     return WriteResult(removed_ids=list(ids), generation=bump_generation(session, space))
@@ -86,9 +94,11 @@ def bump_generation(session: Session, space: EmbeddingSpace) -> int:
 
 def embedding_ids(session: Session, space_id: int) -> npt.NDArray[np.int64]:
     """Sorted ids of every embedding stored in a space."""
-    ids = session.execute(
-        select(Embedding.id).where(Embedding.space_id == space_id).order_by(Embedding.id)
-    ).scalars().all()
+    ids = (
+        session.execute(select(Embedding.id).where(Embedding.space_id == space_id).order_by(Embedding.id))
+        .scalars()
+        .all()
+    )
     return np.asarray(ids, dtype=np.int64)
 
 
@@ -105,7 +115,9 @@ def iter_vectors(
     """
     id_list = list(ids) if ids is not None else None
     stmt = select(Embedding.id, Embedding.vector).where(Embedding.space_id == space.id).order_by(Embedding.id)
-    chunks = [id_list[i : i + batch] for i in range(0, len(id_list), batch)] if id_list is not None else [None]
+    chunks = (
+        [id_list[i : i + batch] for i in range(0, len(id_list), batch)] if id_list is not None else [None]
+    )
     for chunk in chunks:
         query = stmt if chunk is None else stmt.where(Embedding.id.in_(chunk))
         result = session.execute(query.execution_options(yield_per=batch))

@@ -7,12 +7,17 @@ trained from the vectors it is built with. FAISS ids are the SQL primary keys of
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-import faiss
+import faiss as _faiss
 import numpy as np
 import numpy.typing as npt
 
 from registry.errors import ConfigError
+
+# faiss's SWIG-generated stubs miss keyword arguments (SearchParameters(sel=...)) and nullable
+# returns; treat the module as untyped rather than scatter ignores.
+faiss: Any = _faiss
 
 INDEX_TYPES = ("flat", "ivf")
 # FAISS warns below ~39 training points per centroid; keep lists populated.
@@ -41,7 +46,9 @@ class IndexSpec:
     def validate(self) -> None:
         """Raise ConfigError for an unknown index type or metric, or a bad dimension."""
         if self.index_type not in INDEX_TYPES:
-            raise ConfigError(f"unknown index type {self.index_type!r}; choose one of {', '.join(INDEX_TYPES)}")
+            raise ConfigError(
+                f"unknown index type {self.index_type!r}; choose one of {', '.join(INDEX_TYPES)}"
+            )
         if self.metric not in ("cosine", "ip", "l2"):
             raise ConfigError(f"unknown metric {self.metric!r}; choose one of cosine, ip, l2")
         if self.dim <= 0:
@@ -53,7 +60,7 @@ class IndexSpec:
         return int(faiss.METRIC_L2 if self.metric == "l2" else faiss.METRIC_INNER_PRODUCT)
 
 
-def build(spec: IndexSpec, ids: npt.NDArray[np.int64], vectors: npt.NDArray[np.float32]) -> faiss.Index:
+def build(spec: IndexSpec, ids: npt.NDArray[np.int64], vectors: npt.NDArray[np.float32]) -> Any:
     """Build an index holding exactly ``ids`` → ``vectors`` (already normalised for cosine).
 
     Args:
@@ -74,13 +81,15 @@ def build(spec: IndexSpec, ids: npt.NDArray[np.int64], vectors: npt.NDArray[np.f
     return index
 
 
-def should_train(spec: IndexSpec, index: faiss.Index) -> bool:
+def should_train(spec: IndexSpec, index: Any) -> bool:
     """True when an ``ivf`` space still runs on its exact bootstrap index but now holds enough
     vectors to train IVF (below ``min_train`` exact search is both better and cheap)."""
-    return spec.index_type == "ivf" and not isinstance(index, faiss.IndexIVF) and index.ntotal >= spec.min_train
+    return (
+        spec.index_type == "ivf" and not isinstance(index, faiss.IndexIVF) and index.ntotal >= spec.min_train
+    )
 
 
-def _trained_ivf(spec: IndexSpec, vectors: npt.NDArray[np.float32]) -> faiss.Index:
+def _trained_ivf(spec: IndexSpec, vectors: npt.NDArray[np.float32]) -> Any:
     """An IVF index trained on ``vectors`` with a direct map (so ids can be removed and read back)."""
     nlist = max(1, min(spec.nlist, len(vectors) // _POINTS_PER_LIST))
     quantizer = faiss.IndexFlatL2(spec.dim) if spec.metric == "l2" else faiss.IndexFlatIP(spec.dim)
@@ -92,7 +101,7 @@ def _trained_ivf(spec: IndexSpec, vectors: npt.NDArray[np.float32]) -> faiss.Ind
     return index
 
 
-def remove(index: faiss.Index, ids: npt.NDArray[np.int64]) -> int:
+def remove(index: Any, ids: npt.NDArray[np.int64]) -> int:
     """Remove ids from the index; returns how many were removed."""
     if len(ids) == 0:
         return 0
@@ -102,7 +111,7 @@ def remove(index: faiss.Index, ids: npt.NDArray[np.int64]) -> int:
     return int(index.remove_ids(selector))
 
 
-def all_ids(index: faiss.Index) -> npt.NDArray[np.int64]:
+def all_ids(index: Any) -> npt.NDArray[np.int64]:
     """Every id stored in the index, sorted."""
     if isinstance(index, faiss.IndexIDMap2):
         return np.sort(faiss.vector_to_array(index.id_map).astype(np.int64))
@@ -117,7 +126,7 @@ def all_ids(index: faiss.Index) -> npt.NDArray[np.int64]:
 
 
 def search(
-    index: faiss.Index,
+    index: Any,
     queries: npt.NDArray[np.float32],
     k: int,
     allowed: npt.NDArray[np.int64] | None = None,
@@ -152,11 +161,11 @@ def search(
     return dist.astype(np.float32), ids.astype(np.int64)
 
 
-def serialize(index: faiss.Index) -> bytes:
+def serialize(index: Any) -> bytes:
     """Index as bytes (FAISS's own format)."""
     return bytes(faiss.serialize_index(index).tobytes())
 
 
-def deserialize(blob: bytes) -> faiss.Index:
+def deserialize(blob: bytes) -> Any:
     """Bytes back to an index (raises RuntimeError from FAISS on garbage)."""
     return faiss.deserialize_index(np.frombuffer(blob, dtype=np.uint8))

@@ -35,7 +35,7 @@ class SearchFilter:
     exclude_subject_ids: tuple[int, ...] = field(default_factory=tuple)
 
 
-def _with_tag(stmt: Select[tuple[int]], pairs: tuple[tuple[str, str], ...], require_all: bool) -> Select[tuple[int]]:
+def _with_tag(stmt: Select[int], pairs: tuple[tuple[str, str], ...], require_all: bool) -> Select[int]:
     """Restrict the statement to subjects carrying all (or any) of the tag pairs."""
     if require_all:
         for key, value in pairs:
@@ -54,7 +54,7 @@ def _with_tag(stmt: Select[tuple[int]], pairs: tuple[tuple[str, str], ...], requ
 
 def allowed_embedding_ids(session: Session, space_id: int, flt: SearchFilter) -> npt.NDArray[np.int64]:
     """Ids of the embeddings in a space whose subjects pass the filter."""
-    stmt: Select[tuple[int]] = select(Embedding.id).where(Embedding.space_id == space_id)
+    stmt: Select[int] = select(Embedding.id).where(Embedding.space_id == space_id)
     if flt.kinds:
         stmt = stmt.join(Subject, Subject.id == Embedding.subject_id).where(Subject.kind.in_(flt.kinds))
     if flt.subject_ids is not None:

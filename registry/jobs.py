@@ -14,7 +14,9 @@ JOB_STATUSES = ("pending", "running", "done", "failed", "cancelled")
 def start_job(session: Session, kind: str, n_total: int, params: dict[str, Any] | None = None) -> Job:
     """Insert a running job."""
     now = utcnow()
-    job = Job(kind=kind, status="running", n_total=n_total, params=params or {}, started_at=now, updated_at=now)
+    job = Job(
+        kind=kind, status="running", n_total=n_total, params=params or {}, started_at=now, updated_at=now
+    )
     session.add(job)
     session.flush()
     return job

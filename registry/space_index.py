@@ -13,8 +13,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-import faiss
 import numpy as np
 import numpy.typing as npt
 from filelock import FileLock
@@ -42,7 +42,7 @@ class LoadedIndex:
         published: True when the in-memory state equals the published snapshot.
     """
 
-    index: faiss.Index
+    index: Any
     generation: int
     fingerprint: str
     published: bool

@@ -31,7 +31,9 @@ def stats(session: Session, index_dir: Path, sqlite_file: Path | None) -> dict[s
         ``{"subjects": {kind: n}, "spaces": [...], "probe_sets", "transfer_results",
         "disk_bytes": {"database", "indexes"}, "last_job"}``.
     """
-    per_kind = dict(session.execute(select(Subject.kind, func.count()).group_by(Subject.kind)).tuples().all())
+    per_kind = {
+        kind: n for kind, n in session.execute(select(Subject.kind, func.count()).group_by(Subject.kind))
+    }
     spaces = [
         {
             "name": space.name,
@@ -46,9 +48,7 @@ def stats(session: Session, index_dir: Path, sqlite_file: Path | None) -> dict[s
     job = session.scalar(select(Job).order_by(Job.id.desc()).limit(1))
     db_bytes = 0
     if sqlite_file is not None:
-        db_bytes = sum(
-            p.stat().st_size for p in (sqlite_file, Path(f"{sqlite_file}-wal")) if p.exists()
-        )
+        db_bytes = sum(p.stat().st_size for p in (sqlite_file, Path(f"{sqlite_file}-wal")) if p.exists())
     return {
         "subjects": {kind: int(per_kind.get(kind, 0)) for kind in SUBJECT_KINDS},
         "spaces": spaces,
@@ -57,5 +57,11 @@ def stats(session: Session, index_dir: Path, sqlite_file: Path | None) -> dict[s
         "disk_bytes": {"database": db_bytes, "indexes": folder_size(index_dir)},
         "last_job": None
         if job is None
-        else {"id": job.id, "kind": job.kind, "status": job.status, "n_done": job.n_done, "n_total": job.n_total},
+        else {
+            "id": job.id,
+            "kind": job.kind,
+            "status": job.status,
+            "n_done": job.n_done,
+            "n_total": job.n_total,
+        },
     }

@@ -33,7 +33,9 @@ def as_matrix(vectors: npt.ArrayLike, dim: int) -> npt.NDArray[np.float32]:
             f"pass shape ({dim},) or (n, {dim})"
         )
     if not np.isfinite(arr).all():
-        raise InvalidVectorError("vector contains NaN or infinite values; fix the embedding before storing it")
+        raise InvalidVectorError(
+            "vector contains NaN or infinite values; fix the embedding before storing it"
+        )
     return np.ascontiguousarray(arr)
 
 

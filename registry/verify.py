@@ -73,7 +73,9 @@ def verify(session: Session, index_dir: Path) -> VerifyReport:
     if index_dir.exists():
         for path in sorted(index_dir.iterdir()):
             if path.name not in known_folders:
-                report.problems.append(f"orphan {path} belongs to no space; remove it with `fute maintain prune`")
+                report.problems.append(
+                    f"orphan {path} belongs to no space; remove it with `fute maintain prune`"
+                )
     return report
 
 
@@ -81,11 +83,15 @@ def _check_vectors(session: Session, space: EmbeddingSpace) -> list[str]:
     """Byte-length and finiteness problems of the stored vectors of one space."""
     problems = []
     rows = session.execute(
-        select(Embedding.id, Embedding.vector).where(Embedding.space_id == space.id).execution_options(yield_per=4096)
+        select(Embedding.id, Embedding.vector)
+        .where(Embedding.space_id == space.id)
+        .execution_options(yield_per=4096)
     )
     for emb_id, blob in rows:
         if len(blob) != 4 * space.dim:
-            problems.append(f"space {space.name!r}: embedding {emb_id} has {len(blob)} bytes, expected {4 * space.dim}")
+            problems.append(
+                f"space {space.name!r}: embedding {emb_id} has {len(blob)} bytes, expected {4 * space.dim}"
+            )
         elif not np.isfinite(np.frombuffer(blob, dtype="<f4")).all():
             problems.append(f"space {space.name!r}: embedding {emb_id} holds NaN or infinite values")
     return problems
@@ -105,7 +111,9 @@ def _check_snapshot(session: Session, space: EmbeddingSpace, folder: Path, check
     check.index_generation = manifest.generation
     problems = []
     if manifest.fingerprint != space.fingerprint or manifest.dim != space.dim:
-        problems.append(f"{where}: index was built for another fingerprint or dim; run `fute maintain rebuild`")
+        problems.append(
+            f"{where}: index was built for another fingerprint or dim; run `fute maintain rebuild`"
+        )
     if manifest.ntotal != index.ntotal:
         problems.append(f"{where}: manifest says {manifest.ntotal} vectors, index holds {index.ntotal}")
     if manifest.generation != space.generation:
@@ -114,7 +122,9 @@ def _check_snapshot(session: Session, space: EmbeddingSpace, folder: Path, check
             "run `fute maintain rebuild`"
         )
     sql_ids = np.asarray(
-        session.scalars(select(Embedding.id).where(Embedding.space_id == space.id).order_by(Embedding.id)).all(),
+        session.scalars(
+            select(Embedding.id).where(Embedding.space_id == space.id).order_by(Embedding.id)
+        ).all(),
         dtype=np.int64,
     )
     if not np.array_equal(sql_ids, fx.all_ids(index)):

@@ -27,7 +27,12 @@ def _pg_admin(sql: str) -> None:
 
     url = make_url(PG_URL or "")
     with psycopg.connect(
-        host=url.host, port=url.port, user=url.username, password=url.password, dbname=url.database, autocommit=True
+        host=url.host,
+        port=url.port,
+        user=url.username,
+        password=url.password,
+        dbname=url.database,
+        autocommit=True,
     ) as conn:
         conn.execute(sql)
 
@@ -37,7 +42,7 @@ def fresh_database(backend: str, folder: Path) -> tuple[str, Callable[[], None]]
     if backend == "sqlite":
         return f"sqlite:///{folder / 'registry.db'}", lambda: None
     if not PG_URL:
-        pytest.skip("FUTE_TEST_PG_URL is not set (run `eval \"$(.ci/pg-start)\"` to start PostgreSQL)")
+        pytest.skip('FUTE_TEST_PG_URL is not set (run `eval "$(.ci/pg-start)"` to start PostgreSQL)')
     name = f"fute_t_{uuid.uuid4().hex[:12]}"
     _pg_admin(f'CREATE DATABASE "{name}"')
     url = make_url(PG_URL).set(database=name).render_as_string(hide_password=False)

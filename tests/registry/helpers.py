@@ -26,8 +26,14 @@ def make_datasets(reg: Registry, n: int, prefix: str = "d", tags: bool = False) 
     with reg.db.transaction() as session:
         ids = []
         for i in range(n):
-            ds = Dataset(name=f"{prefix}{i}", source="test", task_format="classification",
-                         label_set=["a", "b"], n_examples=10, content_hash=f"{prefix}{i}")
+            ds = Dataset(
+                name=f"{prefix}{i}",
+                source="test",
+                task_format="classification",
+                label_set=["a", "b"],
+                n_examples=10,
+                content_hash=f"{prefix}{i}",
+            )
             tag_list = [("family", "even" if i % 2 == 0 else "odd")] if tags else []
             if tags and i % 100 == 0:
                 tag_list.append(("rare", "yes"))
@@ -42,8 +48,11 @@ def vec(seed: int, dim: int = 16) -> npt.NDArray[np.float32]:
 
 def space(reg: Registry, name: str = "s", dim: int = 16, index_type: str = "flat", **params: object) -> str:
     """Create a space with fake-method params; returns its name."""
-    reg.create_space(SpaceConfig(name=name, surrogate="fake", method="fake", dim=dim, index_type=index_type,
-                                 params=dict(params)))
+    reg.create_space(
+        SpaceConfig(
+            name=name, surrogate="fake", method="fake", dim=dim, index_type=index_type, params=dict(params)
+        )
+    )
     return name
 
 

@@ -16,8 +16,14 @@ from registry.api import Registry
 from registry.catalog import get_subject
 from tests.registry.helpers import make_datasets, open_registry, space, vec
 
-STEPS = ["before_commit", "after_commit", "after_index_update", "before_index_write",
-         "after_index_write", "after_manifest_write"]
+STEPS = [
+    "before_commit",
+    "after_commit",
+    "after_index_update",
+    "before_index_write",
+    "after_index_write",
+    "after_manifest_write",
+]
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -48,7 +54,10 @@ def test_crash_at_each_write_step(tmp_path: Path, db_url: str, step: str, crash_
     space(reg)
     proc = subprocess.run(
         [sys.executable, "-m", "tests.registry.crash_child", str(tmp_path), db_url, step, str(crash_batch)],
-        cwd=ROOT, capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == 77, proc.stderr
     reported = [int(line.split()[1]) for line in proc.stdout.splitlines() if line.startswith("committed")]
@@ -63,8 +72,11 @@ def test_crash_at_each_write_step(tmp_path: Path, db_url: str, step: str, crash_
         ids = {i: get_subject(s, f"d{i}", "dataset").id for i in range(12)}
     stored = _committed_vectors(reopened)
     committed_batch = crash_batch if step != "before_commit" else crash_batch - 1
-    expected_subjects = {ids[i] for b in range(committed_batch + 1) for i in [[0, 1, 2, 3], [4, 5, 6, 7],
-                                                                               [8, 9, 10, 11], [0, 1, 2, 3]][b]}
+    expected_subjects = {
+        ids[i]
+        for b in range(committed_batch + 1)
+        for i in [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9, 10, 11], [0, 1, 2, 3]][b]
+    }
     assert set(stored) == expected_subjects  # nothing lost, nothing uncommitted visible
     upserted = crash_batch == 3 and step != "before_commit"
     assert all(stored[ids[i]] == (500 if upserted else 0) for i in range(4))

@@ -28,18 +28,43 @@ from tests.registry.helpers import make_datasets, open_registry, put
 def test_dataset_model_prompt_and_tags_round_trip(tmp_path: Path, db_url: str) -> None:
     reg = open_registry(tmp_path, db_url)
     with reg.db.transaction() as s:
-        add_subject(s, Dataset(name="rte", source="pkg:rte", task_format="classification", label_set=["no", "yes"],
-                               n_examples=277, content_hash="h1", sampling={"limit": 1000, "seed": 0}),
-                    [("family", "nli"), ("family", "pair"), ("lang", "en")])
-        llm = add_subject(s, ModelEntry(name="smollm2", source="pkg:smollm2", model_kind="llm", label_set=None))
-        add_subject(s, ModelEntry(name="bert-sst2", source="/models/x", model_kind="classifier", label_set=[0, 1]))
-        add_subject(s, Prompt(name="sent@smollm2", template="Review: {text} Sentiment:",
-                              verbalizers=[" negative", " positive"], llm_id=llm.id))
+        add_subject(
+            s,
+            Dataset(
+                name="rte",
+                source="pkg:rte",
+                task_format="classification",
+                label_set=["no", "yes"],
+                n_examples=277,
+                content_hash="h1",
+                sampling={"limit": 1000, "seed": 0},
+            ),
+            [("family", "nli"), ("family", "pair"), ("lang", "en")],
+        )
+        llm = add_subject(
+            s, ModelEntry(name="smollm2", source="pkg:smollm2", model_kind="llm", label_set=None)
+        )
+        add_subject(
+            s, ModelEntry(name="bert-sst2", source="/models/x", model_kind="classifier", label_set=[0, 1])
+        )
+        add_subject(
+            s,
+            Prompt(
+                name="sent@smollm2",
+                template="Review: {text} Sentiment:",
+                verbalizers=[" negative", " positive"],
+                llm_id=llm.id,
+            ),
+        )
     with reg.db.read() as s:
         ds = get_subject(s, "rte", "dataset")
         assert isinstance(ds, Dataset)
-        assert (ds.source, ds.task_format, ds.label_set, ds.n_examples) == ("pkg:rte", "classification",
-                                                                            ["no", "yes"], 277)
+        assert (ds.source, ds.task_format, ds.label_set, ds.n_examples) == (
+            "pkg:rte",
+            "classification",
+            ["no", "yes"],
+            277,
+        )
         assert ds.sampling == {"limit": 1000, "seed": 0}
         assert tags_of(s, [ds.id])[ds.id] == {"family": ["nli", "pair"], "lang": ["en"]}
         model = get_subject(s, "bert-sst2")
@@ -53,7 +78,9 @@ def test_duplicate_and_unknown_names_are_clear_errors(tmp_path: Path, db_url: st
     reg = open_registry(tmp_path, db_url)
     make_datasets(reg, 1, prefix="x")
     with pytest.raises(AlreadyExistsError, match="already exists"), reg.db.transaction() as s:
-        add_subject(s, Dataset(name="x0", source="t", task_format="classification", n_examples=1, content_hash="z"))
+        add_subject(
+            s, Dataset(name="x0", source="t", task_format="classification", n_examples=1, content_hash="z")
+        )
     with pytest.raises(SubjectNotFoundError, match="no dataset named 'nope'"), reg.db.read() as s:
         get_subject(s, "nope", "dataset")
     with pytest.raises(LookupError), reg.db.read() as s:  # leaves also subclass the builtin
@@ -65,11 +92,17 @@ def test_probe_set_space_embedding_cache_transfer_job(tmp_path: Path, db_url: st
     a, b = make_datasets(reg, 2)
     with reg.db.transaction() as s:
         probe = add_probe_set(s, "u1", [("a text", None), ("premise", "hypothesis")], seed=3)
-        model = add_subject(s, ModelEntry(name="m", source="local", model_kind="classifier", label_set=[0, 1]))
-        first_text = s.scalar(select(ProbeText).where(ProbeText.probe_set_id == probe.id, ProbeText.position == 0))
+        model = add_subject(
+            s, ModelEntry(name="m", source="local", model_kind="classifier", label_set=[0, 1])
+        )
+        first_text = s.scalar(
+            select(ProbeText).where(ProbeText.probe_set_id == probe.id, ProbeText.position == 0)
+        )
         assert first_text is not None
         cache_output(s, model.id, first_text.id, np.array([0.25, 0.75], dtype=np.float32))
-        record_transfer(s, get_subject(s, "d0"), get_subject(s, "d1"), 0.61, setting="finetune/t5l", origin="taskweb")
+        record_transfer(
+            s, get_subject(s, "d0"), get_subject(s, "d1"), 0.61, setting="finetune/t5l", origin="taskweb"
+        )
         job = start_job(s, "ingest", n_total=5, params={"file": "cat.yaml"})
         progress(s, job.id, 3, n_failed=1, error="entry 2: empty dataset")
         finish_job(s, job.id, "done")
@@ -77,7 +110,9 @@ def test_probe_set_space_embedding_cache_transfer_job(tmp_path: Path, db_url: st
     put(reg, "mte", [a, b], dim=4)
     with reg.db.read() as s:
         assert cached_outputs(s, model.id, probe.id)[0].tolist() == [0.25, 0.75]
-        texts = s.scalars(select(ProbeText).where(ProbeText.probe_set_id == probe.id).order_by(ProbeText.position))
+        texts = s.scalars(
+            select(ProbeText).where(ProbeText.probe_set_id == probe.id).order_by(ProbeText.position)
+        )
         assert [(t.text, t.text_pair) for t in texts] == [("a text", None), ("premise", "hypothesis")]
         space = get_space(s, "mte")
         assert space.probe_set_id == probe.id and space.dim == 4 and len(space.fingerprint) == 64

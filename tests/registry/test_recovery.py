@@ -16,7 +16,7 @@ from tests.registry.helpers import make_datasets, open_registry, put, space, vec
 
 
 def _folder(reg: Registry) -> Path:
-    (sp, _), = reg.spaces()
+    ((sp, _),) = reg.spaces()
     return reg.indexes.folder(sp.id)
 
 
@@ -52,8 +52,9 @@ def _snapshot_behind_sql(reg: Registry) -> None:
     # SQL moves on while the published files stay where they were (a writer died before publishing)
     with reg.db.transaction() as s:
         s.execute(update(EmbeddingSpace).values(generation=EmbeddingSpace.generation + 1))
-        from registry.models import Embedding
         from sqlalchemy import delete, select
+
+        from registry.models import Embedding
 
         victim = s.scalars(select(Embedding.id).order_by(Embedding.id).limit(1)).one()
         s.execute(delete(Embedding).where(Embedding.id == victim))
@@ -81,7 +82,7 @@ def test_damage_is_reported_then_recovered(tmp_path: Path, db_url: str, damage: 
     report = fresh.verify()
     assert not report.ok, f"verify missed: {damage}"
     # readers already get answers consistent with SQL, without touching the files
-    (sp, n), = fresh.spaces()
+    ((_, n),) = fresh.spaces()
     hits = fresh.search("s", vec(subjects[-1]), k=1)[0]
     assert hits[0].subject_id == subjects[-1]
 

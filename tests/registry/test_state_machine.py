@@ -52,8 +52,10 @@ def machine_for(backend: str, index_type: str) -> type[RuleBasedStateMachine]:
             self.drop()
             shutil.rmtree(self.folder, ignore_errors=True)
 
-        @rule(picks=st.lists(st.integers(0, N_SUBJECTS - 1), min_size=1, max_size=5, unique=True),
-              seed=st.integers(0, 10**6))
+        @rule(
+            picks=st.lists(st.integers(0, N_SUBJECTS - 1), min_size=1, max_size=5, unique=True),
+            seed=st.integers(0, 10**6),
+        )
         def add_or_upsert(self, picks: list[int], seed: int) -> None:
             items = [EmbeddingItem(self.subjects[p], _vector(seed * 100 + p)) for p in picks]
             self.reg.put_embeddings("s", items)
@@ -95,14 +97,16 @@ def machine_for(backend: str, index_type: str) -> type[RuleBasedStateMachine]:
 def test_store_state_machine_flat(backend: str) -> None:
     run_state_machine_as_test(
         machine_for(backend, "flat"),
-        settings=settings(max_examples=15, stateful_step_count=12, deadline=None,
-                          suppress_health_check=list(HealthCheck)),
+        settings=settings(
+            max_examples=15, stateful_step_count=12, deadline=None, suppress_health_check=list(HealthCheck)
+        ),
     )
 
 
 def test_store_state_machine_ivf(backend: str) -> None:
     run_state_machine_as_test(
         machine_for(backend, "ivf"),
-        settings=settings(max_examples=10, stateful_step_count=12, deadline=None,
-                          suppress_health_check=list(HealthCheck)),
+        settings=settings(
+            max_examples=10, stateful_step_count=12, deadline=None, suppress_health_check=list(HealthCheck)
+        ),
     )

