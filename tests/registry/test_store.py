@@ -104,3 +104,20 @@ def test_space_names_and_fingerprints_are_unique(tmp_path: Path, db_url: str) ->
         space(reg, "b")  # identical configuration under another name
     with pytest.raises(ValueError, match="unknown index type"):
         reg.create_space(SpaceConfig(name="c", surrogate="f", method="f", dim=4, index_type="hnswx"))
+
+
+def test_hits_unknown_to_sql_are_dropped_and_k_is_still_filled(tmp_path: Path, db_url: str) -> None:
+    reg = open_registry(tmp_path, db_url)
+    subjects = make_datasets(reg, 10)
+    space(reg)
+    put(reg, "s", subjects)
+    reg.search("s", vec(subjects[0]), k=1)  # cache the index in this process
+    from sqlalchemy import delete
+
+    from registry.models import Subject
+
+    with reg.db.transaction() as s:  # behind the registry's back: no generation bump, no index update
+        s.execute(delete(Subject).where(Subject.id.in_(subjects[:3])))
+    hits = reg.search("s", vec(subjects[0]), k=5)[0]
+    assert len(hits) == 5
+    assert not {h.subject_id for h in hits} & set(subjects[:3])
