@@ -12,6 +12,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from fute.cli_data import add_commands
 from registry.api import Registry
 from registry.errors import RegistryError
 from registry.settings import Settings
@@ -164,6 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
     leaf(maintain, "rebuild", cmd_rebuild, "rebuild indexes from SQL").add_argument(
         "--space", help="only this space"
     )
+    add_commands(sub, leaf)
     quick = leaf(sub, "quickstart", cmd_quickstart, "offline demo job: embed packaged tasks, query, verify")
     quick.add_argument("--limit", type=int, default=64, help="examples per dataset (default 64)")
     return parser

@@ -57,3 +57,15 @@ class LockTimeoutError(RegistryError, TimeoutError):
 
 class DatabaseUnavailableError(RegistryError, ConnectionError):
     """The database cannot be reached or opened."""
+
+
+class InvalidDataError(RegistryError, ValueError):
+    """A dataset or probe source is malformed (missing column, empty, one class, bad labels)."""
+
+
+class DuplicateDataError(AlreadyExistsError):
+    """The same content is already registered under another name."""
+
+
+class SourceUnavailableError(RegistryError, OSError):
+    """A data source cannot be read (missing file, not UTF-8, hub unreachable)."""

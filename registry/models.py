@@ -101,6 +101,19 @@ class Dataset(Subject):
     __mapper_args__ = {"polymorphic_identity": "dataset"}
 
 
+class Example(Base):
+    """One normalised example of a dataset (the registered sample), kept so that embeddings can
+    be recomputed later without the original source (which may be offline or changed)."""
+
+    __tablename__ = "examples"
+    __table_args__ = (UniqueConstraint("dataset_id", "position"), AUTOINC)
+
+    id: Mapped[int] = id_column()
+    dataset_id: Mapped[int] = fk_column("datasets.id")
+    position: Mapped[int] = mapped_column(Integer)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
 class ModelEntry(Subject):
     """A fine-tuned model (or an LLM that prompts run on), probed as a black box."""
 

@@ -1,0 +1,149 @@
+"""Register a dataset: load → normalise → validate → sample → hash → one transaction.
+
+Nothing is stored unless every step succeeds: all checks run before the transaction, and the
+subject, its tags and its examples are written together.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+
+from ingest.formats import ColumnMap, normalise
+from ingest.sampling import DEFAULT_LIMIT, content_hash, subsample
+from ingest.sources import load_table
+from registry.api import Registry
+from registry.catalog import add_subject
+from registry.errors import AlreadyExistsError, DuplicateDataError, InvalidDataError
+from registry.models import Dataset, Example, Subject
+
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@+-]{0,199}$")
+
+
+@dataclass(frozen=True)
+class DatasetRequest:
+    """What ``fute ingest dataset`` asks for.
+
+    Attributes:
+        source: ``pkg:NAME``, a local file, or a Hugging Face id ``name[:config][@split]``.
+        name: Unique dataset name.
+        task_format: A format from ``ingest.formats.FORMATS``, or None to detect.
+        columns: Column choices (``--text``, ``--text-pair``, ``--label``).
+        limit: Maximum examples kept (seeded, stratified for classification).
+        seed: Sampling seed.
+        tags: (key, value) tags.
+        allow_duplicate: Register even if the same content exists under another name.
+    """
+
+    source: str
+    name: str
+    task_format: str | None = None
+    columns: ColumnMap = field(default_factory=ColumnMap)
+    limit: int = DEFAULT_LIMIT
+    seed: int = 0
+    tags: tuple[tuple[str, str], ...] = ()
+    allow_duplicate: bool = False
+
+
+@dataclass
+class DatasetResult:
+    """What was registered."""
+
+    id: int
+    name: str
+    format: str
+    n_examples: int
+    n_source: int
+    content_hash: str
+    label_set: list[str] | None
+    warnings: list[str]
+    duplicate_of: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return dict(self.__dict__)
+
+
+def check_name(name: str) -> str:
+    """Validate a subject name (no spaces, control characters or path tricks).
+
+    Raises:
+        InvalidDataError: The name does not match ``NAME_RE``.
+    """
+    if not NAME_RE.match(name):
+        raise InvalidDataError(
+            f"invalid name {name[:60]!r}: use 1-200 letters, digits and . _ : @ + - (starting with a letter or digit)"
+        )
+    return name
+
+
+def register_dataset(reg: Registry, req: DatasetRequest) -> DatasetResult:
+    """Load, validate, sample and store one dataset.
+
+    Raises:
+        InvalidDataError, SourceUnavailableError: Bad or unreadable data (nothing stored).
+        AlreadyExistsError: The name is taken.
+        DuplicateDataError: Same content under another name, without ``allow_duplicate``.
+    """
+    check_name(req.name)
+    _ensure_name_free(reg, req.name)  # fail before the (possibly slow) load
+    if req.limit < 1:
+        raise InvalidDataError(f"--limit must be at least 1, got {req.limit}")
+    table = load_table(req.source)
+    data = normalise(table.rows, table.columns, req.task_format, req.columns)
+    digest = content_hash(data.task_format, data.examples)
+    sample, info = subsample(data.examples, req.limit, req.seed, data.label_set is not None)
+    if data.label_set is not None and len({e["label"] for e in sample}) < 2:
+        raise InvalidDataError("the sample holds a single class; raise --limit")
+    info["columns"] = data.columns
+    with reg.db.transaction() as session:
+        twin = session.scalar(select(Dataset.name).where(Dataset.content_hash == digest))
+        if twin is not None and not req.allow_duplicate:
+            raise DuplicateDataError(
+                f"the same data is already registered as {twin!r} (content hash {digest[:12]}); "
+                "reuse it, or pass --allow-duplicate"
+            )
+        ds = Dataset(
+            name=req.name,
+            source=table.origin,
+            task_format=data.task_format,
+            label_set=data.label_set,
+            n_examples=len(sample),
+            content_hash=digest,
+            sampling=info,
+        )
+        add_subject(session, ds, req.tags)
+        session.add_all(Example(dataset_id=ds.id, position=i, data=e) for i, e in enumerate(sample))
+    return DatasetResult(
+        ds.id,
+        req.name,
+        data.task_format,
+        len(sample),
+        len(data.examples),
+        digest,
+        data.label_set,
+        data.warnings,
+        twin,
+    )
+
+
+def _ensure_name_free(reg: Registry, name: str) -> None:
+    with reg.db.read() as session:
+        if session.scalar(select(Subject.id).where(Subject.kind == "dataset", Subject.name == name)):
+            raise AlreadyExistsError(f"a dataset named {name!r} already exists; choose another --name")
+
+
+def dataset_texts(reg: Registry, dataset_id: int) -> list[str]:
+    """Every text field of a registered dataset's stored examples (for probe-set exclusion)."""
+    with reg.db.read() as session:
+        rows = session.scalars(select(Example.data).where(Example.dataset_id == dataset_id)).all()
+    out: list[str] = []
+    for data in rows:
+        for key in ("text", "text_pair", "context", "question"):
+            value = data.get(key)
+            if isinstance(value, str) and value:
+                out.append(value)
+    return out
