@@ -119,11 +119,10 @@ def cmd_quickstart(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         _print_json(out)
         return 0 if out["verify"]["ok"] else 1
-    print(
-        f"space {out['space']}: embedded {out['embedded'] or 'nothing new'}, skipped {out['skipped'] or 'none'}"
-    )
+    print(f"registered {len(out['registered'])} starter datasets; probe set {out['probe_set']['name']!r}")
+    print(f"space {out['space']}: embedded {len(out['embedded'])}, already embedded {len(out['skipped'])}")
     for name, hits in out["neighbours"].items():
-        print(f"  nearest to {name}: " + ", ".join(f"{n} ({s:.3f})" for n, s in hits))
+        print(f"  {name:<22} nearest: " + ", ".join(f"{n} ({s:.3f})" for n, s in hits))
     print("verify: " + ("ok" if out["verify"]["ok"] else "; ".join(out["verify"]["problems"])))
     return 0 if out["verify"]["ok"] else 1
 
@@ -167,7 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_commands(sub, leaf)
     quick = leaf(sub, "quickstart", cmd_quickstart, "offline demo job: embed packaged tasks, query, verify")
-    quick.add_argument("--limit", type=int, default=64, help="examples per dataset (default 64)")
+    quick.add_argument("--limit", type=int, default=64, help="examples embedded per dataset (default 64)")
     return parser
 
 

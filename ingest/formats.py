@@ -102,11 +102,19 @@ def detect_format(columns: list[str], rows: list[dict[str, Any]], cmap: ColumnMa
     label = pick(columns, cmap.label, LABEL_COLS, "label", "--label")
     text = pick(columns, cmap.text, TEXT_COLS, "text", "--text")
     pair = optional(columns, cmap.text_pair, PAIR_COLS, {text, label})
+    if pair is not None and cmap.text_pair is None and not _mostly_filled(rows, pair):
+        pair = None  # e.g. a "text_pair" column that is null on every row of a single-text task
     values = [r.get(label) for r in rows]
     numeric = [v for v in values if isinstance(v, float) and not math.isnan(v)]
     is_regression = bool(numeric) and any(not v.is_integer() for v in numeric)
     kind = "regression" if is_regression else "classification"
     return f"pair-{kind}" if pair else kind
+
+
+def _mostly_filled(rows: list[dict[str, Any]], column: str) -> bool:
+    """True when at least half the rows hold a non-empty value in ``column``."""
+    filled = sum(1 for r in rows if r.get(column) not in (None, ""))
+    return filled * 2 >= len(rows)
 
 
 def clean_text(value: Any, row: int, column: str, warnings: list[str]) -> str | None:
@@ -174,6 +182,11 @@ def _text_task(rows: list[dict[str, Any]], columns: list[str], cmap: ColumnMap, 
             continue
         kept.append({"text": text, "text_pair": pair})
         raw_labels.append((i, row.get(label_col)))
+    if not kept:
+        missing = f"{text_col!r}" + (f" and {pair_col!r}" if pair_col else "")
+        raise InvalidDataError(
+            f"no usable rows: every row lacks text in {missing}; check --text / --text-pair"
+        )
     if dropped:
         warnings.append(f"{dropped} rows without text were skipped")
     if fmt.endswith("regression"):

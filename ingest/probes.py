@@ -121,10 +121,10 @@ def build_probes(reg: Registry, req: ProbeRequest) -> list[Probe]:
     pool: list[Probe] = []
     for source in req.sources:
         for text, pair in read_probes(source, reg):
-            key = (norm(text), norm(pair or ""))
-            if key in seen or key[0] in banned or (pair and key[1] in banned):
+            # exact duplicates are dropped; exclusion compares normalised text (case, punctuation)
+            if (text, pair or "") in seen or norm(text) in banned or (pair and norm(pair) in banned):
                 continue
-            seen.add(key)
+            seen.add((text, pair or ""))
             pool.append((text, pair))
     if not pool:
         raise InvalidDataError("no probe texts left after deduplication and exclusion; add --from sources")

@@ -100,7 +100,8 @@ def _load_with_datasets(
     import datasets
 
     datasets.disable_progress_bars()
-    logging.getLogger("datasets").setLevel(logging.ERROR)
+    # its own parse-failure log lines would duplicate our one-line error
+    logging.getLogger("datasets").setLevel(logging.CRITICAL)
     # A throwaway cache: the registry stores the normalised examples itself.
     with tempfile.TemporaryDirectory(prefix="fute-ds-") as cache:
         try:

@@ -13,7 +13,11 @@ from ingest.surrogate import Surrogate
 
 
 def encode_texts(
-    sur: Surrogate, texts: Sequence[str], max_length: int = 128, batch_size: int = 32
+    sur: Surrogate,
+    texts: Sequence[str],
+    max_length: int = 128,
+    batch_size: int = 32,
+    pairs: Sequence[str | None] | None = None,
 ) -> npt.NDArray[np.float32]:
     """Mean-pooled token states of each text.
 
@@ -23,6 +27,7 @@ def encode_texts(
     Args:
         sur: Loaded surrogate.
         texts: n texts.
+        pairs: Optional second texts (None entries allowed), encoded as ``[CLS] a [SEP] b [SEP]``.
         max_length: Truncation length in tokens.
         batch_size: Texts per forward pass.
 
@@ -48,7 +53,9 @@ def encode_texts(
     return out
 
 
-def textemb(sur: Surrogate, texts: Sequence[str], max_length: int = 128) -> npt.NDArray[np.float32]:
+def textemb(
+    sur: Surrogate, texts: Sequence[str], max_length: int = 128, pairs: Sequence[str | None] | None = None
+) -> npt.NDArray[np.float32]:
     """TextEmb of a dataset: mean over examples of the pooled states.
 
     Raises:
@@ -56,5 +63,17 @@ def textemb(sur: Surrogate, texts: Sequence[str], max_length: int = 128) -> npt.
     """
     if not texts:
         raise ValueError("TextEmb needs at least one example text")
-    mean: npt.NDArray[np.float32] = encode_texts(sur, texts, max_length).mean(axis=0).astype(np.float32)
+    states = encode_texts(sur, texts, max_length, pairs=pairs)
+    mean: npt.NDArray[np.float32] = states.mean(axis=0).astype(np.float32)
     return mean
+
+
+def example_inputs(example: dict[str, object]) -> tuple[str, str | None]:
+    """The (text, second text) a canonical example shows the surrogate, for every task format."""
+    if "choices" in example:  # multiple choice: context (+ question) vs the choices
+        first = " ".join(str(example[k]) for k in ("context", "question") if example.get(k))
+        return first, " / ".join(str(c) for c in example["choices"])  # type: ignore[attr-defined]
+    if "answers" in example:  # extractive QA: question vs context
+        return str(example["question"]), str(example["context"])
+    pair = example.get("text_pair")
+    return str(example["text"]), None if pair is None else str(pair)

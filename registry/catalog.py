@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -19,6 +19,7 @@ from registry.models import (
     SUBJECT_KINDS,
     BlackBoxOutput,
     EmbeddingSpace,
+    Example,
     ProbeSet,
     ProbeText,
     Subject,
@@ -207,3 +208,12 @@ def get_probe_set(session: Session, name: str) -> ProbeSet:
     if probe is None:
         raise NotFoundError(f"no probe set named {name!r}; list them with `fute probes list`")
     return probe
+
+
+def dataset_examples(session: Session, dataset_id: int) -> list[dict[str, Any]]:
+    """The stored (sampled, normalised) examples of a dataset, in position order."""
+    return list(
+        session.scalars(
+            select(Example.data).where(Example.dataset_id == dataset_id).order_by(Example.position)
+        )
+    )

@@ -1,0 +1,40 @@
+"""Fixtures of the ingestion tests: an initialised registry home and a CLI runner."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from fute.cli import main
+
+SHARED = Path(__file__).resolve().parents[3] / "shared" / "datasets"
+
+Run = Callable[..., tuple[int, Any, str]]
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    """An initialised registry home (SQLite)."""
+    path = tmp_path / "home"
+    assert main(["--home", str(path), "init"]) == 0
+    return path
+
+
+@pytest.fixture
+def fute(home: Path, capsys: pytest.CaptureFixture[str]) -> Run:
+    """Run ``fute --home HOME ARGS...``; returns (exit code, parsed JSON or text, stderr)."""
+
+    def run(*args: str) -> tuple[int, Any, str]:
+        capsys.readouterr()
+        code = main(["--home", str(home), *args])
+        out = capsys.readouterr()
+        try:
+            return code, json.loads(out.out), out.err
+        except ValueError:
+            return code, out.out, out.err
+
+    return run
