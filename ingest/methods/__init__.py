@@ -1,0 +1,1 @@
+"""Task-embedding methods f(data, surrogate): TextEmb, FUTE-TaskEmb, FUTE-TuPaTE."""
