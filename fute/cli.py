@@ -12,7 +12,8 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from fute.cli_data import add_commands
+from fute.cli_data import add_commands as add_data_commands
+from fute.cli_embed import add_commands as add_engine_commands
 from registry.api import Registry
 from registry.errors import RegistryError
 from registry.settings import Settings
@@ -156,6 +157,9 @@ def build_parser() -> argparse.ArgumentParser:
         dest="spaces_command", required=True
     )
     leaf(spaces, "list", cmd_spaces_list, "list embedding spaces")
+    ingest = sub.add_parser("ingest", help="register and embed").add_subparsers(
+        dest="ingest_command", required=True
+    )
     leaf(sub, "stats", cmd_stats, "counts per kind and space, disk sizes, last job")
     maintain = sub.add_parser("maintain", help="maintenance jobs").add_subparsers(
         dest="maintain_command", required=True
@@ -164,7 +168,8 @@ def build_parser() -> argparse.ArgumentParser:
     leaf(maintain, "rebuild", cmd_rebuild, "rebuild indexes from SQL").add_argument(
         "--space", help="only this space"
     )
-    add_commands(sub, leaf)
+    add_data_commands(sub, ingest, leaf)
+    add_engine_commands(sub, spaces, ingest, leaf)
     quick = leaf(sub, "quickstart", cmd_quickstart, "offline demo job: embed packaged tasks, query, verify")
     quick.add_argument("--limit", type=int, default=64, help="examples embedded per dataset (default 64)")
     return parser

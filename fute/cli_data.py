@@ -52,11 +52,18 @@ def cmd_ingest_dataset(args: argparse.Namespace, settings: Settings) -> int:
         tags=parse_tags(args.tag),
         allow_duplicate=args.allow_duplicate,
     )
-    result = register_dataset(Registry.open(settings), req)
+    reg = Registry.open(settings)
+    result = register_dataset(reg, req)
     for warning in result.warnings:
         print(f"fute: warning: {warning}", file=sys.stderr)
+    embedded = []
+    if args.space:
+        from fute.cli_embed import embed_into
+        from ingest.engine import Engine
+
+        embedded = embed_into(Engine(reg), args.space, result.name, "dataset", args.json)
     if args.json:
-        _json(result.to_dict())
+        _json({**result.to_dict(), "embeddings": embedded})
     else:
         labels = f", labels {result.label_set}" if result.label_set else ""
         print(
@@ -142,11 +149,8 @@ def cmd_probes_list(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def add_commands(sub: Any, leaf: Leaf) -> None:
-    """Attach the data commands to the top-level subparsers."""
-    ingest = sub.add_parser("ingest", help="register task data").add_subparsers(
-        dest="ingest_command", required=True
-    )
+def add_commands(sub: Any, ingest: Any, leaf: Leaf) -> None:
+    """Attach the data commands to the top-level subparsers (``ingest`` is the ingest group)."""
     p = leaf(
         ingest, "dataset", cmd_ingest_dataset, "register a dataset (pkg:NAME, a local file, or a hub id)"
     )
@@ -164,6 +168,9 @@ def add_commands(sub: Any, leaf: Leaf) -> None:
     p.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")
     p.add_argument("--tag", action="append", default=[], metavar="KEY=VALUE", help="tag (repeatable)")
     p.add_argument("--allow-duplicate", action="store_true", help="register even if the same data exists")
+    p.add_argument(
+        "--space", action="append", default=[], help="embed into this space after registering (repeatable)"
+    )
     p = leaf(
         ingest, "starter", cmd_ingest_starter, "register the offline starter catalogue and default probe set"
     )

@@ -14,9 +14,9 @@ from typing import Any
 import transformers
 from sqlalchemy import select
 
+from ingest.methods.textemb import example_inputs, textemb
 from ingest.starter import ensure_default_probe_set, register_starter
 from ingest.surrogate import DEFAULT_SURROGATE, Surrogate, load_surrogate
-from ingest.textemb import example_inputs, textemb
 from registry.api import EmbeddingItem, Registry
 from registry.catalog import dataset_examples
 from registry.errors import SpaceNotFoundError

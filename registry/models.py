@@ -98,7 +98,7 @@ class Dataset(Subject):
     content_hash: Mapped[str] = mapped_column(String(64), index=True)
     sampling: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
-    __mapper_args__ = {"polymorphic_identity": "dataset"}
+    __mapper_args__ = {"polymorphic_identity": "dataset", "polymorphic_load": "inline"}
 
 
 class Example(Base):
@@ -124,7 +124,7 @@ class ModelEntry(Subject):
     model_kind: Mapped[str] = mapped_column(String(32))
     label_set: Mapped[list[Any] | None] = mapped_column(JSON, nullable=True)
 
-    __mapper_args__ = {"polymorphic_identity": "model"}
+    __mapper_args__ = {"polymorphic_identity": "model", "polymorphic_load": "inline"}
 
 
 class Prompt(Subject):
@@ -137,7 +137,7 @@ class Prompt(Subject):
     verbalizers: Mapped[list[Any]] = mapped_column(JSON)
     llm_id: Mapped[int] = mapped_column(IdType, ForeignKey("models.id", ondelete="CASCADE"), index=True)
 
-    __mapper_args__ = {"polymorphic_identity": "prompt"}
+    __mapper_args__ = {"polymorphic_identity": "prompt", "polymorphic_load": "inline"}
 
 
 class Tag(Base):
@@ -269,3 +269,18 @@ class Job(Base):
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class JobEntry(Base):
+    """One unit of a job (e.g. one subject in one space), with its own status and failure reason."""
+
+    __tablename__ = "job_entries"
+    __table_args__ = (UniqueConstraint("job_id", "key"), AUTOINC)
+
+    id: Mapped[int] = id_column()
+    job_id: Mapped[int] = fk_column("jobs.id")
+    key: Mapped[str] = mapped_column(String(600))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,8 @@ import pytest
 
 from fute.cli import main
 
-SHARED = Path(__file__).resolve().parents[3] / "shared" / "datasets"
+# ../shared beside the repository (CI puts it there); FUTE_SHARED overrides.
+SHARED = Path(os.environ.get("FUTE_SHARED", Path(__file__).resolve().parents[3] / "shared")) / "datasets"
 
 Run = Callable[..., tuple[int, Any, str]]
 

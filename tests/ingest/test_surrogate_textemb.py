@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from ingest.surrogate import DEFAULT_SURROGATE, Surrogate, load_surrogate, resolve
-from ingest.textemb import encode_texts, textemb
+from ingest.methods.textemb import encode_texts, textemb
 from registry.errors import ConfigError, NotFoundError
 
 

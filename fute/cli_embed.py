@@ -1,0 +1,181 @@
+"""CLI commands of the embedding engine: spaces, models, prompts, embedding, catalogue jobs."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from fute.cli_data import parse_tags
+from ingest.blackbox.factory import MODEL_KINDS
+from ingest.catalogue import load_catalogue
+from ingest.engine import Engine
+from ingest.jobs import run_catalogue
+from ingest.methods.catalog import METHODS
+from ingest.setup import register_model, register_prompt
+from ingest.surrogate import DEFAULT_SURROGATE
+from registry.api import Registry
+from registry.errors import InvalidDataError
+from registry.settings import Settings
+
+Leaf = Callable[[Any, str, Callable[[argparse.Namespace, Settings], int], str], argparse.ArgumentParser]
+
+
+def _json(payload: Any) -> None:
+    print(json.dumps(payload, indent=2, sort_keys=True, default=str))
+
+
+def parse_params(values: list[str]) -> dict[str, str]:
+    """``key=value`` hyper-parameter overrides.
+
+    Raises:
+        InvalidDataError: A value without ``=``.
+    """
+    pairs = parse_tags(values)
+    return dict(pairs)
+
+
+def embed_into(
+    engine: Engine, spaces: list[str], name: str, kind: str, as_json: bool
+) -> list[dict[str, Any]]:
+    """Embed one subject into each named space; returns one summary per space."""
+    out = []
+    for space in spaces:
+        res = engine.embed(space, name, kind)
+        out.append(
+            {
+                "space": space,
+                "embedding_id": res.embedding_id,
+                "seconds": round(res.seconds, 2),
+                "blackbox_queries": res.blackbox_queries,
+            }
+        )
+        if not as_json:
+            print(f"embedded {name} in {space} ({res.seconds:.1f} s)", file=sys.stderr)
+    return out
+
+
+def cmd_spaces_create(args: argparse.Namespace, settings: Settings) -> int:
+    """``fute spaces create NAME --method M``."""
+    overrides: dict[str, Any] = parse_params(args.param)
+    if args.dim is not None:
+        overrides["dim"] = args.dim
+    space = Engine(Registry.open(settings)).create_space(
+        args.name, args.method, args.surrogate, overrides, args.probe, args.index
+    )
+    row = {
+        "name": space.name,
+        "method": space.method,
+        "surrogate": space.surrogate,
+        "dim": space.dim,
+        "fingerprint": space.fingerprint,
+        "params": space.params,
+        "index_type": space.index_type,
+    }
+    _json(row) if args.json else print(
+        f"space {space.name}: {space.method}, dim {space.dim}, {space.fingerprint[:12]}"
+    )
+    return 0
+
+
+def cmd_ingest_model(args: argparse.Namespace, settings: Settings) -> int:
+    """``fute ingest model SOURCE --name N [--space S]``."""
+    reg = Registry.open(settings)
+    model_id = register_model(reg, args.name, args.source, args.kind, parse_tags(args.tag))
+    out = {
+        "name": args.name,
+        "id": model_id,
+        "kind": args.kind,
+        "embeddings": embed_into(Engine(reg), args.space, args.name, "model", args.json),
+    }
+    _json(out) if args.json else print(f"registered model {args.name} ({args.kind})")
+    return 0
+
+
+def cmd_ingest_prompt(args: argparse.Namespace, settings: Settings) -> int:
+    """``fute ingest prompt --llm SOURCE --template TEXT|@FILE --verbalizers JSON --name N``."""
+    template = (
+        Path(args.template[1:]).read_text(encoding="utf-8")
+        if args.template.startswith("@")
+        else args.template
+    )
+    try:
+        verbalizers = json.loads(args.verbalizers)
+    except ValueError as exc:
+        raise InvalidDataError(f'--verbalizers must be JSON, e.g. \'[[" no"], [" yes"]]\' ({exc})') from exc
+    reg = Registry.open(settings)
+    entry = {
+        "name": args.name,
+        "llm": args.llm,
+        "template": template,
+        "verbalizers": verbalizers,
+        "tags": dict(parse_tags(args.tag)),
+        "llm_kind": args.llm_kind,
+    }
+    prompt_id = register_prompt(reg, entry)
+    out = {
+        "name": args.name,
+        "id": prompt_id,
+        "embeddings": embed_into(Engine(reg), args.space, args.name, "prompt", args.json),
+    }
+    _json(out) if args.json else print(f"registered prompt {args.name}")
+    return 0
+
+
+def cmd_embed(args: argparse.Namespace, settings: Settings) -> int:
+    """``fute embed NAME --space S``: (re)compute the vector of a registered subject."""
+    out = embed_into(Engine(Registry.open(settings)), args.space, args.name, args.kind, args.json)
+    _json(out) if args.json else None
+    return 0
+
+
+def cmd_ingest_catalogue(args: argparse.Namespace, settings: Settings) -> int:
+    """``fute ingest catalogue FILE``: exit 1 when some entries failed (the rest are stored)."""
+    reg = Registry.open(settings)
+    report = run_catalogue(reg, Engine(reg), load_catalogue(Path(args.file)), show_progress=not args.json)
+    if args.json:
+        _json(report.to_dict())
+    else:
+        for e in report.entries:
+            if e["status"] == "failed":
+                print(f"FAILED {e['key']}: {e['error']}", file=sys.stderr)
+        counts = report.to_dict()["counts"]
+        print(
+            f"job {report.job_id}: {counts['done']} done, {counts['skipped']} skipped, {counts['failed']} failed"
+        )
+    return 1 if report.count("failed") else 0
+
+
+def add_commands(sub: Any, spaces: Any, ingest: Any, leaf: Leaf) -> None:
+    """Attach the engine commands (``spaces create``, ``ingest model|prompt|catalogue``, ``embed``)."""
+    p = leaf(spaces, "create", cmd_spaces_create, "define an embedding space")
+    p.add_argument("name")
+    p.add_argument("--method", required=True, choices=METHODS)
+    p.add_argument("--surrogate", default=DEFAULT_SURROGATE, help=f"default {DEFAULT_SURROGATE}")
+    p.add_argument("--dim", type=int, help="sketch dimension (taskemb; default 4096)")
+    p.add_argument("--probe", help="probe set (needed to embed models and prompts)")
+    p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help="method hyper-parameter")
+    p.add_argument("--index", default="flat", choices=["flat", "ivf"], help="FAISS index type")
+    p = leaf(ingest, "model", cmd_ingest_model, "register a model (a black box) and embed it")
+    p.add_argument("source", help="Hugging Face id or local folder (classifier), LLM source, or endpoint URL")
+    p.add_argument("--name", required=True)
+    p.add_argument("--kind", default="classifier", choices=MODEL_KINDS)
+    p.add_argument("--space", action="append", default=[], help="embed into this space (repeatable)")
+    p.add_argument("--tag", action="append", default=[], metavar="KEY=VALUE")
+    p = leaf(ingest, "prompt", cmd_ingest_prompt, "register a prompt on an LLM and embed it")
+    p.add_argument("--llm", required=True, help="pkg:smollm2, a Hugging Face id / folder, or an endpoint URL")
+    p.add_argument("--llm-kind", default="llm", choices=["llm", "openai"])
+    p.add_argument("--template", required=True, help="prompt text with {text} (and {text_pair}), or @FILE")
+    p.add_argument("--verbalizers", required=True, help="JSON: one word or list of words per class")
+    p.add_argument("--name", required=True)
+    p.add_argument("--space", action="append", default=[], help="embed into this space (repeatable)")
+    p.add_argument("--tag", action="append", default=[], metavar="KEY=VALUE")
+    p = leaf(ingest, "catalogue", cmd_ingest_catalogue, "run a catalogue file (YAML) as one resumable job")
+    p.add_argument("file")
+    p = leaf(sub, "embed", cmd_embed, "compute the vector of a registered subject in a space")
+    p.add_argument("name")
+    p.add_argument("--space", action="append", required=True)
+    p.add_argument("--kind", choices=["dataset", "model", "prompt"])

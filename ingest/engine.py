@@ -1,0 +1,150 @@
+"""The embedding engine: computes the vector of a dataset (DTE) or of a model / prompt+LLM pair
+(MTE) in a space, and stores it with its provenance. Surrogates are loaded once per engine."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import torch
+
+from ingest.blackbox import BlackBox
+from ingest.blackbox.factory import box_for
+from ingest.methods.catalog import embed, params_from_space, space_config
+from ingest.mte import pseudo_labelled
+from ingest.surrogate import DEFAULT_SURROGATE, Surrogate, load_surrogate
+from registry.api import EmbeddingItem, Registry
+from registry.catalog import dataset_examples, get_subject
+from registry.errors import ConfigError
+from registry.models import Dataset, EmbeddingSpace, ModelEntry, Prompt
+from registry.spaces import get_space
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class EmbedResult:
+    """One stored vector and how it was made."""
+
+    space: str
+    subject: str
+    kind: str
+    embedding_id: int
+    seconds: float
+    blackbox_queries: int = 0
+
+
+class Engine:
+    """Computes and stores task embeddings for one registry."""
+
+    def __init__(self, reg: Registry, models_dir: Path | None = None, threads: int | None = None) -> None:
+        """Args:
+        reg: The registry.
+        models_dir: Cache of converted model weights (default ``<home>/models``).
+        threads: torch intra-op threads (default: torch's choice, the number of cores).
+        """
+        self.reg = reg
+        self.models_dir = models_dir or reg.settings.home / "models"
+        if threads is not None:
+            torch.set_num_threads(threads)
+        self._surrogates: dict[str, Surrogate] = {}
+
+    def surrogate(self, name: str) -> Surrogate:
+        """Load a surrogate once per engine."""
+        if name not in self._surrogates:
+            self._surrogates[name] = load_surrogate(name)
+        return self._surrogates[name]
+
+    def create_space(
+        self,
+        name: str,
+        method: str,
+        surrogate: str = DEFAULT_SURROGATE,
+        overrides: dict[str, Any] | None = None,
+        probe_set: str | None = None,
+        index_type: str = "flat",
+    ) -> EmbeddingSpace:
+        """Define a space (method, hyper-parameters, surrogate weights, probe set) and publish its index."""
+        cfg = space_config(name, method, self.surrogate(surrogate), overrides, probe_set)
+        cfg = type(cfg)(**{**cfg.__dict__, "index_type": index_type})
+        return self.reg.create_space(cfg)
+
+    def embed(
+        self,
+        space_name: str,
+        subject_name: str,
+        kind: str | None = None,
+        box: BlackBox | None = None,
+        progress: Progress | None = None,
+    ) -> EmbedResult:
+        """Compute and store the vector of one subject in one space.
+
+        Args:
+            space_name: Target space.
+            subject_name: Dataset, model or prompt name.
+            kind: ``dataset``, ``model`` or ``prompt`` when the name is ambiguous.
+            box: A black box to use instead of the catalogue's (e.g. a Python callable).
+            progress: Optional ``callable(done, total)`` for black-box queries.
+
+        Raises:
+            ConfigError: The method cannot embed this subject (TextEmb of a model), or a space
+                without a probe set was asked for an MTE.
+        """
+        start = time.perf_counter()
+        with self.reg.db.read() as session:
+            space = get_space(session, space_name)
+            subject = get_subject(session, subject_name, kind)
+            llm = session.get(ModelEntry, subject.llm_id) if isinstance(subject, Prompt) else None
+        sur = self.surrogate(space.surrogate)
+        params = params_from_space(space.method, space.params)
+        queries = 0
+        if isinstance(subject, Dataset):
+            vec, prov = self._dataset_vector(sur, space, subject, params)
+        else:
+            black = box or box_for(subject, llm, self.models_dir)
+            vec, prov, queries = self._blackbox_vector(sur, space, subject, black, params, progress)
+        prov.update(
+            {
+                "method": space.method,
+                "surrogate": space.surrogate,
+                "space_fingerprint": space.fingerprint,
+                "seconds": round(time.perf_counter() - start, 3),
+            }
+        )
+        (emb_id,) = self.reg.put_embeddings(space_name, [EmbeddingItem(subject.id, vec, prov)])
+        return EmbedResult(
+            space_name, subject.name, subject.kind, emb_id, time.perf_counter() - start, queries
+        )
+
+    def _dataset_vector(
+        self, sur: Surrogate, space: EmbeddingSpace, ds: Dataset, params: Any
+    ) -> tuple[npt.NDArray[np.float32], dict[str, Any]]:
+        with self.reg.db.read() as session:
+            examples = dataset_examples(session, ds.id)
+        n_labels = len(ds.label_set) if ds.label_set else 1
+        vec = embed(sur, space.method, params, ds.task_format, examples, n_labels)
+        return vec, {"kind": "dte", "content_hash": ds.content_hash, "n_examples": len(examples)}
+
+    def _blackbox_vector(
+        self,
+        sur: Surrogate,
+        space: EmbeddingSpace,
+        subject: Any,
+        box: BlackBox,
+        params: Any,
+        progress: Progress | None,
+    ) -> tuple[npt.NDArray[np.float32], dict[str, Any], int]:
+        if space.method == "textemb":
+            raise ConfigError(
+                f"space {space.name!r} uses textemb, which embeds datasets only; use taskemb or tupate"
+            )
+        if space.probe_set_id is None:
+            raise ConfigError(f"space {space.name!r} has no probe set; model embeddings need one (--probe)")
+        examples, queries = pseudo_labelled(self.reg, subject.id, space.probe_set_id, box, progress=progress)
+        vec = embed(sur, space.method, params, "classification", examples, box.n_classes)
+        return vec, {"kind": "mte", "n_probes": len(examples), "n_classes": box.n_classes}, queries

@@ -1,0 +1,72 @@
+"""Pseudo-targets for model task embeddings: a black box's class probabilities on the probe set,
+cached in SQL per (black box, probe text) so that a new space never queries the black box again."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import select
+
+from ingest.blackbox import BlackBox, check_probabilities
+from registry.api import Registry
+from registry.catalog import cache_output, cached_outputs
+from registry.models import ProbeText
+
+Progress = Callable[[int, int], None]
+
+
+def probe_texts(reg: Registry, probe_set_id: int) -> list[tuple[int, int, str, str | None]]:
+    """(position, probe text id, text, text_pair) of a probe set, in position order."""
+    with reg.db.read() as session:
+        rows = session.execute(
+            select(ProbeText.position, ProbeText.id, ProbeText.text, ProbeText.text_pair)
+            .where(ProbeText.probe_set_id == probe_set_id)
+            .order_by(ProbeText.position)
+        ).all()
+    return [(int(p), int(i), t, q) for p, i, t, q in rows]
+
+
+def pseudo_labelled(
+    reg: Registry,
+    blackbox_id: int,
+    probe_set_id: int,
+    box: BlackBox,
+    batch: int = 64,
+    progress: Progress | None = None,
+) -> tuple[list[dict[str, Any]], int]:
+    """Probe examples with the black box's soft targets, querying it only for uncached probes.
+
+    Each batch of new outputs is committed on its own, so an interrupted job resumes where it stopped.
+
+    Args:
+        reg: Registry.
+        blackbox_id: Subject id of the model or prompt+LLM pair.
+        probe_set_id: Probe set of the space.
+        box: The black box.
+        batch: Probes per black-box call (and per commit).
+        progress: Optional ``callable(done, total)``.
+
+    Returns:
+        (examples ``{"text", "text_pair", "soft"}`` in probe order, number of black-box queries made).
+
+    Raises:
+        ValueError: The black box returned invalid probabilities (nothing of that batch is cached).
+    """
+    texts = probe_texts(reg, probe_set_id)
+    with reg.db.read() as session:
+        cached = cached_outputs(session, blackbox_id, probe_set_id)
+    missing = [t for t in texts if t[0] not in cached]
+    queried = 0
+    for start in range(0, len(missing), batch):
+        chunk = missing[start : start + batch]
+        probs = check_probabilities(box.predict([(t, q) for _, _, t, q in chunk]), len(chunk), box.n_classes)
+        with reg.db.transaction() as session:
+            for (pos, text_id, _, _), row in zip(chunk, probs, strict=True):
+                cache_output(session, blackbox_id, text_id, row)
+                cached[pos] = row
+        queried += len(chunk)
+        if progress is not None:
+            progress(len(texts) - len(missing) + queried, len(texts))
+    examples = [{"text": t, "text_pair": q, "soft": cached[pos].tolist()} for pos, _, t, q in texts]
+    return examples, queried
