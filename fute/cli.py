@@ -186,9 +186,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def quiet_libraries() -> None:
+    """Keep model-loading chatter (load reports, weight-loading bars) off the user's terminal;
+    our own progress lines and errors remain."""
+    import os
+
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    try:
+        from transformers.utils import logging as hf_logging
+    except ImportError:  # pragma: no cover - transformers is a dependency
+        return
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``fute`` console script."""
     args = build_parser().parse_args(argv)
+    quiet_libraries()
     try:
         settings = Settings.build(home=getattr(args, "home", None), db=getattr(args, "db", None))
         code: int = args.handler(args, settings)

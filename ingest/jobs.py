@@ -131,6 +131,12 @@ def _run_steps(
         if bar is not None:
             bar.set_postfix_str(key[-40:])
             bar.update(1)
+        elif show:  # not a terminal (a pipe, a log file): one line per entry instead of a bar
+            note = f" ({error})" if error else ""
+            print(
+                f"[{offset + n + 1}/{offset + len(steps)}] {key}: {status}{note} {seconds:.1f}s",
+                file=sys.stderr,
+            )
     if bar is not None:
         bar.close()
 

@@ -1,4 +1,5 @@
-"""`fute quickstart` end to end: real packaged data, real MiniLM, SQLite + FAISS, offline."""
+"""`fute quickstart` end to end (slow tier): real packaged data, a real fine-tuned classifier,
+SmolLM2 prompts, real MiniLM surrogate, SQLite + FAISS, offline."""
 
 from __future__ import annotations
 
@@ -10,25 +11,27 @@ import pytest
 from fute.cli import main
 
 
-def test_quickstart_registers_embeds_queries_verifies_and_resumes(
+@pytest.mark.slow
+def test_quickstart_builds_ranks_verifies_and_resumes(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     home = str(tmp_path / "home")
-    assert main(["--home", home, "quickstart", "--json"]) == 0
+    assert main(["--home", home, "quickstart", "--json", "--probes", "64"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert len(out["registered"]) == 12 and out["probe_set"]["n_texts"] == 1000
-    assert sorted(out["embedded"]) == sorted(out["registered"])
-    assert out["verify"]["ok"] and out["verify"]["spaces"][0]["sql_count"] == 12
-    nearest = {name: hits[0][0] for name, hits in out["neighbours"].items()}
-    # measured on this machine (seeded, deterministic): topic tasks find each other, as do the
-    # sentence-pair tasks; other families are less tidy under the TextEmb baseline
-    assert nearest["20newsgroups"] == "reuters-r8" and nearest["reuters-r8"] == "20newsgroups"
-    assert nearest["mrpc"] == "rte" and nearest["rte"] == "mrpc"
+    assert out["job"]["status"] == "done" and out["job"]["counts"]["failed"] == 0
+    assert out["verify"]["ok"]
+    assert len(out["sources"]) == 5 and "rte" not in [n for n, _ in out["sources"]]
+    assert {n for n, _ in out["prompts"]} == {"sentiment@smollm2", "nli@smollm2"}
+    assert [n for n, _ in out["models"]] == ["sst2-classifier"]
+    scores = [s for _, s in out["sources"]]
+    assert scores == sorted(scores, reverse=True)
 
-    assert main(["--home", home, "quickstart", "--json"]) == 0
+    assert main(["--home", home, "spaces", "list", "--json"]) == 0
+    spaces = {s["name"]: s for s in json.loads(capsys.readouterr().out)}
+    assert spaces["textemb"]["n_embeddings"] == 12  # datasets only
+    assert spaces["fute-taskemb"]["n_embeddings"] == 12 + 1 + 2  # datasets, classifier, prompts
+
+    assert main(["--home", home, "quickstart", "--json", "--probes", "64"]) == 0
     again = json.loads(capsys.readouterr().out)
-    assert again["registered"] == [] and again["embedded"] == [] and len(again["skipped"]) == 12
-    assert again["probe_set"] == {"name": "default", "skipped": True}
-    assert main(["--home", home, "stats", "--json"]) == 0
-    stats = json.loads(capsys.readouterr().out)
-    assert stats["last_job"]["status"] == "done" and stats["subjects"]["dataset"] == 12
+    assert again["job"]["counts"]["done"] == 0 and again["job"]["counts"]["failed"] == 0
+    assert again["sources"] == out["sources"]
