@@ -57,7 +57,7 @@ class Engine:
     def surrogate(self, name: str) -> Surrogate:
         """Load a surrogate once per engine."""
         if name not in self._surrogates:
-            self._surrogates[name] = load_surrogate(name)
+            self._surrogates[name] = load_surrogate(name, cache_dir=self.models_dir)
         return self._surrogates[name]
 
     def create_space(

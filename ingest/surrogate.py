@@ -77,12 +77,15 @@ def weights_hash(path: str) -> str:
     return digest.hexdigest()
 
 
-def load_surrogate(name: str = DEFAULT_SURROGATE, threads: int | None = None) -> Surrogate:
+def load_surrogate(
+    name: str = DEFAULT_SURROGATE, threads: int | None = None, cache_dir: Path | None = None
+) -> Surrogate:
     """Load tokenizer and encoder once (per job).
 
     Args:
         name: ``pkg:all-minilm-l6-v2`` (default), a hub id, or a local folder.
         threads: torch intra-op threads; None keeps torch's default (the number of cores).
+        cache_dir: Conversion cache for ``pkg:smollm2`` (a decoder surrogate shipped as GGUF).
 
     Returns:
         The surrogate, in eval mode, on the CPU.
@@ -93,7 +96,7 @@ def load_surrogate(name: str = DEFAULT_SURROGATE, threads: int | None = None) ->
     """
     from transformers import AutoModel, AutoTokenizer
 
-    path = resolve(name)
+    path = _decoder_path(name, cache_dir) if name == "pkg:smollm2" else resolve(name)
     if threads is not None:
         torch.set_num_threads(threads)
     try:
@@ -105,4 +108,21 @@ def load_surrogate(name: str = DEFAULT_SURROGATE, threads: int | None = None) ->
             f"folder, or use the offline default {DEFAULT_SURROGATE}"
         ) from exc
     model.eval()
+    if tokenizer.pad_token is None:  # decoders often ship without one; padding needs it
+        tokenizer.pad_token = tokenizer.eos_token
     return Surrogate(name=name, path=path, tokenizer=tokenizer, model=model, weights_hash=weights_hash(path))
+
+
+def _decoder_path(name: str, cache_dir: Path | None) -> str:
+    """Folder of the packaged SmolLM2 decoder, converted once from GGUF into ``cache_dir``.
+
+    Raises:
+        ConfigError: No cache folder given.
+    """
+    if cache_dir is None:
+        raise ConfigError(
+            f"surrogate {name!r} is converted from GGUF once; pass a cache folder (the engine does)"
+        )
+    from ingest.blackbox.llm import smollm2_folder
+
+    return str(smollm2_folder(cache_dir))

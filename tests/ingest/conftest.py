@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
+import shutil
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -40,3 +41,13 @@ def fute(home: Path, capsys: pytest.CaptureFixture[str]) -> Run:
             return code, out.out, out.err
 
     return run
+
+
+@pytest.fixture(scope="session")
+def llm_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Conversion cache for SmolLM2 (removed after the session unless FUTE_TEST_LLM_CACHE names it)."""
+    kept = os.environ.get("FUTE_TEST_LLM_CACHE")
+    path = Path(kept) if kept else tmp_path_factory.mktemp("llm-cache")
+    yield path
+    if not kept:
+        shutil.rmtree(path, ignore_errors=True)  # 538 MB of fp32 weights

@@ -8,9 +8,7 @@ set ``FUTE_TEST_LLM_CACHE`` to a folder to keep the conversion between runs.
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 import socket
 import subprocess
 import sys
@@ -49,16 +47,6 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-@pytest.fixture(scope="session")
-def llm_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """Conversion cache for SmolLM2 (removed after the session unless FUTE_TEST_LLM_CACHE names it)."""
-    kept = os.environ.get("FUTE_TEST_LLM_CACHE")
-    path = Path(kept) if kept else tmp_path_factory.mktemp("llm-cache")
-    yield path
-    if not kept:
-        shutil.rmtree(path, ignore_errors=True)  # 538 MB of fp32 weights
 
 
 @pytest.fixture(scope="session")
@@ -343,3 +331,22 @@ def test_class_scores_match_whole_tokens_with_the_leading_space_rule() -> None:
     assert class_scores(top, words, leading_space=False) == [MISSING_LOGPROB, -0.1]
     assert class_scores(top, [["no", "nope"], ["yes"]], leading_space=True) == [-3.0, MISSING_LOGPROB]
     assert completions_url("http://h:1/v1/") == completions_url("http://h:1") == "http://h:1/v1/completions"
+
+
+def test_a_decoder_works_as_surrogate(llm_cache: Path) -> None:
+    from ingest.methods.catalog import embed, method_params
+    from ingest.surrogate import load_surrogate
+
+    sur = load_surrogate("pkg:smollm2", cache_dir=llm_cache)
+    assert sur.hidden_size == 576 and len(sur.weights_hash) == 64
+    examples = [
+        {"text": t, "text_pair": None, "label": i % 2}
+        for i, t in enumerate(["great film", "awful plot", "loved it", "boring and slow", "a joy", "a mess"])
+    ]
+    text_vec = embed(sur, "textemb", method_params("textemb"), "classification", examples, 2)
+    assert text_vec.shape == (576,) and np.isfinite(text_vec).all()
+    tiny = method_params("taskemb", {"train_steps": 1, "batch_size": 3, "grad_examples": 6, "dim": 256})
+    task_vec = embed(sur, "taskemb", tiny, "classification", examples, 2)
+    assert task_vec.shape == (256,) and np.isfinite(task_vec).all()
+    with pytest.raises(ConfigError):
+        embed(sur, "tupate", method_params("tupate"), "classification", examples, 2)  # prefix: BERT-like only
