@@ -7,13 +7,14 @@ selector: post-filtering a global top-k would under-return whenever the filter i
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import numpy as np
 import numpy.typing as npt
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from registry.models import Embedding, Subject, Tag
+from registry.models import Dataset, Embedding, Subject, Tag
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,8 @@ class SearchFilter:
         tags_any: (key, value) pairs of which at least one must be present; empty = no constraint.
         subject_ids: Only these subjects; None = all.
         exclude_subject_ids: Never these subjects (e.g. the query's own subject).
+        formats: Dataset task formats allowed (models and prompts have none and are then excluded).
+        created_after / created_before: Subject creation time bounds.
     """
 
     kinds: tuple[str, ...] = ()
@@ -33,6 +36,9 @@ class SearchFilter:
     tags_any: tuple[tuple[str, str], ...] = ()
     subject_ids: tuple[int, ...] | None = None
     exclude_subject_ids: tuple[int, ...] = field(default_factory=tuple)
+    formats: tuple[str, ...] = ()
+    created_after: datetime | None = None
+    created_before: datetime | None = None
 
 
 def _with_tag(stmt: Select[int], pairs: tuple[tuple[str, str], ...], require_all: bool) -> Select[int]:
@@ -61,6 +67,15 @@ def allowed_embedding_ids(session: Session, space_id: int, flt: SearchFilter) ->
         stmt = stmt.where(Embedding.subject_id.in_(flt.subject_ids))
     if flt.exclude_subject_ids:
         stmt = stmt.where(Embedding.subject_id.not_in(flt.exclude_subject_ids))
+    if flt.formats:
+        stmt = stmt.where(Embedding.subject_id.in_(select(Dataset.id).where(Dataset.task_format.in_(flt.formats))))
+    if flt.created_after is not None or flt.created_before is not None:
+        times = select(Subject.id)
+        if flt.created_after is not None:
+            times = times.where(Subject.created_at >= flt.created_after)
+        if flt.created_before is not None:
+            times = times.where(Subject.created_at <= flt.created_before)
+        stmt = stmt.where(Embedding.subject_id.in_(times))
     stmt = _with_tag(stmt, flt.tags_all, require_all=True)
     stmt = _with_tag(stmt, flt.tags_any, require_all=False)
     return np.asarray(session.scalars(stmt).all(), dtype=np.int64)

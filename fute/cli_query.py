@@ -1,0 +1,142 @@
+"""CLI commands of the query layer: ``fute query ...``, ``fute transfer import``, ``fute eval``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from fute.cli_data import parse_tags
+from query.service import (
+    QueryOptions,
+    evaluate,
+    import_transfers,
+    query_models,
+    query_prompts,
+    query_similar,
+    query_sources,
+)
+from query.transfer import read_csv
+from registry.api import Registry
+from registry.settings import Settings
+
+Leaf = Callable[[Any, str, Callable[[argparse.Namespace, Settings], int], str], argparse.ArgumentParser]
+EVAL_HELP = """Score the registry's source rankings against imported transfer results.
+Per target (candidates = the sources measured for it), with N candidates and gold rank g(s) by score:
+  NDCG = DCG(predicted) / DCG(gold order), DCG = sum_i (2^rel_i - 1) / log2(i + 1), rel(s) = N - g(s)
+  rho = 1-based position of the truly best source in the predicted order (lower is better)
+  Regret@k = best achievable score - best score among the predicted top k (score units);
+  regret_at_k_rel divides by the best achievable score.
+Means over targets are shown beside a seeded random order (mean over --draws permutations)."""
+
+
+def options(args: argparse.Namespace) -> QueryOptions:
+    """Query options from the shared flags."""
+    spaces = tuple(s for s in (args.space or "").split(",") if s)
+    return QueryOptions(
+        k=args.k, spaces=spaces, where=parse_tags(args.where), explain=args.explain, rrf_k=args.rrf_k
+    )
+
+
+def _show(result: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(result, indent=2, sort_keys=True, default=str))
+        return
+    print(f"space {result['space']}: {result['query']['type']} for {result['query']['name']}")
+    for r in result["results"]:
+        tags = ",".join(f"{k}={'|'.join(v)}" for k, v in r["tags"].items())
+        print(f"{r['rank']:>3}. {r['name']:<28} {r['kind']:<8} {r['score']:.4f}  {tags}")
+    if not result["results"]:
+        print("  (no entry passes the filters)")
+
+
+def cmd_query(args: argparse.Namespace, settings: Settings) -> int:
+    """``fute query sources|models|prompts|similar``."""
+    reg, opts = Registry.open(settings), options(args)
+    if args.what == "sources":
+        result = query_sources(reg, args.target, opts, include_models=args.include_models)
+    elif args.what == "models":
+        result = query_models(reg, args.target, opts)
+    elif args.what == "prompts":
+        result = query_prompts(reg, args.target, opts, llm=args.llm)
+    else:
+        result = query_similar(reg, args.name, opts, kind=args.kind)
+    _show(result, args.json)
+    return 0
+
+
+def cmd_transfer_import(args: argparse.Namespace, settings: Settings) -> int:
+    """``fute transfer import FILE.csv``."""
+    n = import_transfers(Registry.open(settings), read_csv(Path(args.file)), origin=args.origin)
+    print(json.dumps({"imported": n})) if args.json else print(f"imported {n} transfer results")
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
+    """``fute eval``."""
+    out = evaluate(Registry.open(settings), args.space, args.setting, n_draws=args.draws, seed=args.seed)
+    if args.json:
+        print(json.dumps(out, indent=2, sort_keys=True, default=str))
+        return 0
+    print(f"space {out['space']} ({out['method']}), setting {out['setting']}, {out['n_targets']} targets")
+    keys = [k for k in out["mean"] if not k.endswith("_rel")]
+    print(f"{'':<22}" + "".join(f"{k:>14}" for k in keys))
+    for label, row in (
+        ("registry (mean)", out["mean"]),
+        (f"random ({out['random_draws']} draws)", out["random"]),
+    ):
+        print(f"{label:<22}" + "".join(f"{row[k]:>14.4f}" for k in keys))
+    return 0
+
+
+def _query_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-k", type=int, default=5, help="results (1..100)")
+    p.add_argument("--space", help="space, or several comma-separated (fused by reciprocal rank fusion)")
+    p.add_argument(
+        "--where",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="kind=, format=, created_after=, created_before=, any:TAG=VALUE, TAG=VALUE (repeatable)",
+    )
+    p.add_argument("--explain", action="store_true", help="add the provenance of both vectors")
+    p.add_argument("--rrf-k", type=int, default=60, help="reciprocal rank fusion constant (default 60)")
+
+
+def add_commands(sub: Any, leaf: Leaf) -> None:
+    """Attach ``query``, ``transfer`` and ``eval``."""
+    group = sub.add_parser("query", help="rank sources, models, prompts, similar entries").add_subparsers(
+        dest="query_command", required=True
+    )
+    for what, help_text in (
+        ("sources", "datasets ranked as transfer sources for a target"),
+        ("models", "fine-tuned models ranked for a dataset"),
+        ("prompts", "prompt+LLM pairs ranked for a dataset"),
+        ("similar", "nearest catalogue entries"),
+    ):
+        p = leaf(group, what, cmd_query, help_text)
+        p.set_defaults(what=what)
+        if what == "similar":
+            p.add_argument("name")
+            p.add_argument("--kind", choices=["dataset", "model", "prompt"], help="only entries of this kind")
+        else:
+            p.add_argument("--target", required=True, help="a registered dataset")
+        if what == "sources":
+            p.add_argument("--include-models", action="store_true")
+        if what == "prompts":
+            p.add_argument("--llm", help="only prompts on this LLM")
+        _query_flags(p)
+    transfer = sub.add_parser("transfer", help="measured transfer results").add_subparsers(
+        dest="transfer_command", required=True
+    )
+    p = leaf(transfer, "import", cmd_transfer_import, "import FILE.csv with source, target, score[, setting]")
+    p.add_argument("file")
+    p.add_argument("--origin", default="user", help="where the numbers come from (default user)")
+    p = leaf(sub, "eval", cmd_eval, EVAL_HELP)
+    p.formatter_class = argparse.RawDescriptionHelpFormatter
+    p.add_argument("--space")
+    p.add_argument("--setting")
+    p.add_argument("--draws", type=int, default=200, help="random-order draws (default 200)")
+    p.add_argument("--seed", type=int, default=0)
