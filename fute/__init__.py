@@ -11,4 +11,13 @@ from registry.filters import SearchFilter
 from registry.settings import Settings
 from registry.spaces import SpaceConfig
 
-__all__ = ["EmbeddingItem", "Engine", "Hit", "Registry", "RegistryError", "SearchFilter", "Settings", "SpaceConfig"]
+__all__ = [
+    "EmbeddingItem",
+    "Engine",
+    "Hit",
+    "Registry",
+    "RegistryError",
+    "SearchFilter",
+    "Settings",
+    "SpaceConfig",
+]
