@@ -5,6 +5,16 @@ reg = Registry.open(Settings.build(home=".fute"))
 """
 
 from ingest.engine import Engine
+from query.service import (
+    QueryOptions,
+    evaluate,
+    import_transfers,
+    query_models,
+    query_prompts,
+    query_similar,
+    query_sources,
+    query_vector,
+)
 from registry.api import EmbeddingItem, Hit, Registry
 from registry.errors import RegistryError
 from registry.filters import SearchFilter
@@ -15,9 +25,17 @@ __all__ = [
     "EmbeddingItem",
     "Engine",
     "Hit",
+    "QueryOptions",
     "Registry",
     "RegistryError",
     "SearchFilter",
     "Settings",
     "SpaceConfig",
+    "evaluate",
+    "import_transfers",
+    "query_models",
+    "query_prompts",
+    "query_similar",
+    "query_sources",
+    "query_vector",
 ]
