@@ -46,10 +46,11 @@ class Engine:
         """Args:
         reg: The registry.
         models_dir: Cache of converted model weights (default ``<home>/models``).
-        threads: torch intra-op threads (default: torch's choice, the number of cores).
+        threads: torch intra-op threads (default: ``FUTE_THREADS``, else torch's choice, one per core).
         """
         self.reg = reg
         self.models_dir = models_dir or reg.settings.home / "models"
+        threads = threads if threads is not None else reg.settings.threads
         if threads is not None:
             torch.set_num_threads(threads)
         self._surrogates: dict[str, Surrogate] = {}

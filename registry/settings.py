@@ -22,6 +22,9 @@ class Settings(BaseSettings):
         busy_timeout_s: How long SQLite waits on a locked database before failing.
         lock_timeout_s: How long a writer waits for another writer of the same space.
         default_space: Space used when a command names none.
+        threads: torch threads of embedding jobs (None: torch's default, one per core). Set it
+            deliberately when several jobs share a machine: two jobs with 2 threads each on 2 cores
+            run slower than with 1 thread each.
     """
 
     model_config = SettingsConfigDict(env_prefix="FUTE_", extra="ignore")
@@ -31,6 +34,7 @@ class Settings(BaseSettings):
     busy_timeout_s: float = 30.0
     lock_timeout_s: float = 120.0
     default_space: str | None = None
+    threads: int | None = None
 
     @classmethod
     def build(cls, home: str | Path | None = None, db: str | None = None) -> Settings:
