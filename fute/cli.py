@@ -15,6 +15,7 @@ from typing import Any
 from fute.cli_data import add_commands as add_data_commands
 from fute.cli_embed import add_commands as add_engine_commands
 from fute.cli_query import add_commands as add_query_commands
+from fute.cli_serve import add_commands as add_serve_commands
 from registry.api import Registry
 from registry.errors import RegistryError
 from registry.settings import Settings
@@ -181,6 +182,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_data_commands(sub, ingest, leaf)
     add_engine_commands(sub, spaces, ingest, leaf)
     add_query_commands(sub, leaf)
+    add_serve_commands(sub, leaf)
     quick = leaf(sub, "quickstart", cmd_quickstart, "offline demo job: embed packaged tasks, query, verify")
     quick.add_argument(
         "--probes", type=int, default=256, help="probe texts of the quickstart space (default 256)"

@@ -1,0 +1,270 @@
+"""Read-only routes of the HTTP service: catalogue listings, jobs, queries, evaluation.
+
+Every handler is a plain ``def``: FastAPI runs it in its thread pool, so a long ingestion job (its
+own thread, its own connections) never blocks the event loop, and SQLite in WAL mode lets these
+readers run while the job writes. Routers are built by functions (nothing is created at import).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, cast
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import func, select
+
+from query import service as qs
+from registry.api import Registry
+from registry.listing import list_datasets, list_probe_sets, show_dataset
+from registry.models import Job, JobEntry
+
+MAX_LIMIT = 500
+MAX_K = 100
+
+
+def registry_of(request: Request) -> Registry:
+    """The registry the app was created with (``app.state.registry``)."""
+    return cast(Registry, request.app.state.registry)
+
+
+Reg = Annotated[Registry, Depends(registry_of)]
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description=f"page size (at most {MAX_LIMIT})")]
+Offset = Annotated[int, Query(ge=0, description="items to skip")]
+Target = Annotated[str, Query(min_length=1, max_length=300, description="target dataset name")]
+
+
+def parse_pairs(values: list[str] | None, what: str) -> tuple[tuple[str, str], ...]:
+    """``key=value`` query values to pairs.
+
+    Args:
+        values: Raw values of a repeatable query parameter.
+        what: Parameter name, for the error message.
+
+    Returns:
+        The (key, value) pairs, stripped.
+
+    Raises:
+        HTTPException: 422 when a value has no ``=`` or an empty key or value.
+    """
+    out = []
+    for raw in values or []:
+        key, sep, value = raw.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise HTTPException(422, f"{what} needs key=value, got {raw!r}")
+        out.append((key.strip(), value.strip()))
+    return tuple(out)
+
+
+def query_options(
+    k: Annotated[int, Query(ge=1, le=MAX_K, description="results to return")] = 5,
+    space: Annotated[str | None, Query(description="comma-separated space names")] = None,
+    where: Annotated[list[str] | None, Query(description="key=value filter, repeatable")] = None,
+    explain: bool = False,
+    rrf_k: Annotated[int, Query(ge=1, le=10_000)] = 60,
+) -> qs.QueryOptions:
+    """Dependency: the query parameters shared by every ``/query/...`` endpoint.
+
+    Raises:
+        HTTPException: 422 on a malformed ``where``.
+    """
+    spaces = tuple(s.strip() for s in (space or "").split(",") if s.strip())
+    return qs.QueryOptions(
+        k=k, spaces=spaces, where=parse_pairs(where, "where"), explain=explain, rrf_k=rrf_k
+    )
+
+
+Opts = Annotated[qs.QueryOptions, Depends(query_options)]
+
+
+class VectorQuery(BaseModel):
+    """Body of ``POST /query/vector``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    space: str = Field(min_length=1, max_length=200)
+    vector: list[float] = Field(min_length=1, max_length=100_000)
+    k: int = Field(default=5, ge=1, le=MAX_K)
+    where: list[str] = Field(default_factory=list, max_length=100)
+    explain: bool = False
+
+
+def space_row(space: Any, n_embeddings: int) -> dict[str, Any]:
+    """One space as ``fute spaces list --json`` prints it."""
+    return {
+        "name": space.name,
+        "method": space.method,
+        "surrogate": space.surrogate,
+        "dim": space.dim,
+        "metric": space.metric,
+        "index_type": space.index_type,
+        "n_embeddings": n_embeddings,
+        "fingerprint": space.fingerprint,
+        "generation": space.generation,
+    }
+
+
+def job_dict(job: Job) -> dict[str, Any]:
+    """Public fields of one job row."""
+    stamps = ("created_at", "started_at", "updated_at", "finished_at")
+    out: dict[str, Any] = {
+        "id": job.id,
+        "kind": job.kind,
+        "status": job.status,
+        "n_total": job.n_total,
+        "n_done": job.n_done,
+        "n_failed": job.n_failed,
+        "params": job.params,
+        "error": job.error,
+    }
+    for name in stamps:
+        value = getattr(job, name)
+        out[name] = value.isoformat() if value is not None else None
+    return out
+
+
+def job_entries(session: Any, job_id: int) -> list[dict[str, Any]]:
+    """The entries of one job, in the order they ran."""
+    rows = session.scalars(select(JobEntry).where(JobEntry.job_id == job_id).order_by(JobEntry.id))
+    return [{"key": e.key, "status": e.status, "error": e.error, "seconds": e.seconds} for e in rows]
+
+
+def catalogue_router() -> APIRouter:
+    """Routes: ``/health``, ``/spaces``, ``/datasets``, ``/probes``, ``/stats``.
+
+    Returns:
+        A router to include in the app.
+    """
+    router = APIRouter(tags=["catalogue"])
+
+    @router.get("/health")
+    def health() -> dict[str, bool]:
+        """Liveness: the server answers."""
+        return {"ok": True}
+
+    @router.get("/spaces")
+    def spaces(reg: Reg) -> list[dict[str, Any]]:
+        """Embedding spaces, as ``fute spaces list --json``."""
+        return [space_row(s, n) for s, n in reg.spaces()]
+
+    @router.get("/datasets")
+    def datasets(
+        reg: Reg,
+        limit: Limit = 50,
+        offset: Offset = 0,
+        fmt: Annotated[str | None, Query(alias="format")] = None,
+        tag: Annotated[list[str] | None, Query(description="key=value, repeatable (all must match)")] = None,
+    ) -> dict[str, Any]:
+        """Registered datasets, by name, one page at a time."""
+        pairs = parse_pairs(tag, "tag")
+        with reg.db.read() as session:
+            rows = list_datasets(session)
+        rows = [
+            r
+            for r in rows
+            if (fmt is None or r["format"] == fmt) and all(v in r["tags"].get(k, []) for k, v in pairs)
+        ]
+        return {"items": rows[offset : offset + limit], "total": len(rows), "limit": limit, "offset": offset}
+
+    @router.get("/datasets/{name}")
+    def dataset(reg: Reg, name: str) -> dict[str, Any]:
+        """One dataset with an example preview and its embeddings (404 when unknown)."""
+        with reg.db.read() as session:
+            return show_dataset(session, name)
+
+    @router.get("/probes")
+    def probes(reg: Reg) -> list[dict[str, Any]]:
+        """Probe sets with the number of spaces that use each."""
+        with reg.db.read() as session:
+            return list_probe_sets(session)
+
+    @router.get("/stats")
+    def stats(reg: Reg) -> dict[str, Any]:
+        """Counts per kind and space, sizes on disk, last job."""
+        return reg.stats()
+
+    return router
+
+
+def jobs_router() -> APIRouter:
+    """Routes: ``/jobs`` (newest first) and ``/jobs/{id}`` (with its entries).
+
+    Returns:
+        A router to include in the app.
+    """
+    router = APIRouter(tags=["jobs"])
+
+    @router.get("/jobs")
+    def jobs(reg: Reg, limit: Limit = 50, offset: Offset = 0, entries: bool = False) -> dict[str, Any]:
+        """Job rows, newest first; ``entries=true`` adds each job's entries."""
+        with reg.db.read() as session:
+            total = int(session.scalar(select(func.count()).select_from(Job)) or 0)
+            rows = session.scalars(select(Job).order_by(Job.id.desc()).offset(offset).limit(limit)).all()
+            items = [job_dict(j) for j in rows]
+            if entries:
+                for item in items:
+                    item["entries"] = job_entries(session, item["id"])
+        return {"items": items, "total": total, "limit": limit, "offset": offset}
+
+    @router.get("/jobs/{job_id}")
+    def job(reg: Reg, job_id: int) -> dict[str, Any]:
+        """One job with its entries (key, status, error, seconds)."""
+        with reg.db.read() as session:
+            row = session.get(Job, job_id)
+            if row is None:
+                raise HTTPException(404, f"no job with id {job_id}; see GET /jobs")
+            return {**job_dict(row), "entries": job_entries(session, job_id)}
+
+    return router
+
+
+def query_router() -> APIRouter:
+    """Routes: ``/query/{sources,models,prompts,similar}``, ``POST /query/vector``, ``/eval``.
+
+    Returns:
+        A router to include in the app.
+    """
+    router = APIRouter(tags=["query"])
+
+    @router.get("/query/sources")
+    def sources(reg: Reg, opts: Opts, target: Target, include_models: bool = False) -> dict[str, Any]:
+        """Datasets to transfer from for a target dataset."""
+        return qs.query_sources(reg, target, opts, include_models=include_models)
+
+    @router.get("/query/models")
+    def models(reg: Reg, opts: Opts, target: Target) -> dict[str, Any]:
+        """Models that fit a target dataset."""
+        return qs.query_models(reg, target, opts)
+
+    @router.get("/query/prompts")
+    def prompts(reg: Reg, opts: Opts, target: Target, llm: str | None = None) -> dict[str, Any]:
+        """Prompt+LLM pairs that fit a target dataset (optionally on one LLM)."""
+        return qs.query_prompts(reg, target, opts, llm=llm)
+
+    @router.get("/query/similar")
+    def similar(
+        reg: Reg,
+        opts: Opts,
+        name: Annotated[str, Query(min_length=1, max_length=300)],
+        kind: Annotated[str | None, Query(pattern="^(dataset|model|prompt)$")] = None,
+    ) -> dict[str, Any]:
+        """Subjects nearest to a named subject."""
+        return qs.query_similar(reg, name, opts, kind=kind)
+
+    @router.post("/query/vector")
+    def vector(reg: Reg, body: VectorQuery) -> dict[str, Any]:
+        """Subjects nearest to a raw vector in one space."""
+        opts = qs.QueryOptions(k=body.k, where=parse_pairs(body.where, "where"), explain=body.explain)
+        return qs.query_vector(reg, body.space, body.vector, opts)
+
+    @router.get("/eval")
+    def evaluate(
+        reg: Reg,
+        space: str | None = None,
+        setting: str | None = None,
+        n_draws: Annotated[int, Query(ge=1, le=10_000)] = 200,
+        seed: int = 0,
+    ) -> dict[str, Any]:
+        """Ranking quality of the embeddings against recorded transfer results."""
+        return qs.evaluate(reg, space, setting, n_draws=n_draws, seed=seed)
+
+    return router
