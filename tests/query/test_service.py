@@ -135,3 +135,54 @@ def test_eval_reproduces_hand_computed_values(tmp_path: Path, capsys: pytest.Cap
     assert out["targets"]["T"]["regret_at_1"] == pytest.approx(0.9 - 0.5)  # top-1 is A (0.5), best is 0.9
     assert out["targets"]["T"]["regret_at_3"] == pytest.approx(0.0)
     assert out["n_targets"] == 1 and out["setting"] == "s" and 0 < out["random"]["ndcg"] < 1
+
+
+@pytest.mark.parametrize("order", ["gold", "reverse"])
+def test_fute_eval_on_taskweb_scores_with_a_known_ranking(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], order: str
+) -> None:
+    """One TaskWeb target (rte, finetune/t5l): vectors placed on a circle so that similarity to the
+    target follows the gold order (NDCG 1) or its reverse (the formula's minimum)."""
+    import csv as csvlib
+
+    from query.metrics import ndcg
+
+    with open(
+        SHARED.parent / "groundtruth" / "taskweb" / "taskweb_pairwise_scores.csv", encoding="utf-8"
+    ) as fh:
+        rows = [
+            r
+            for r in csvlib.DictReader(fh)
+            if r["target"] == "rte" and r["adaptation"] == "finetune" and r["model"] == "t5l"
+        ]
+    gold = {r["source"]: float(r["transfer_score"]) for r in rows}
+    assert len(gold) == 21
+    ranked = sorted(gold, key=lambda s: -gold[s])
+    placed = ranked if order == "gold" else ranked[::-1]
+    home = str(tmp_path / "h")
+    assert main(["--home", home, "init"]) == 0
+    reg = Registry.open(Settings.build(home=home))
+    reg.create_space(SpaceConfig(name="circle", surrogate="none", method="hand", dim=2))
+    angles = {"rte": 0.0} | {name: 0.1 + 0.14 * i for i, name in enumerate(placed)}
+    with reg.db.transaction() as s:
+        ids = {
+            n: add_subject(
+                s, Dataset(name=n, source="x", task_format="classification", n_examples=1, content_hash=n)
+            ).id
+            for n in angles
+        }
+    reg.put_embeddings("circle", [EmbeddingItem(ids[n], [np.cos(a), np.sin(a)]) for n, a in angles.items()])
+    path = tmp_path / "rte.csv"
+    path.write_text(
+        "source,target,score,setting\n" + "".join(f"{s},rte,{v},finetune/t5l\n" for s, v in gold.items()),
+        encoding="utf-8",
+    )
+    assert main(["--home", home, "transfer", "import", str(path), "--origin", "taskweb"]) == 0
+    capsys.readouterr()
+    assert main(["--home", home, "eval", "--space", "circle", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)["targets"]["rte"]
+    if order == "gold":
+        assert result["ndcg"] == pytest.approx(1.0) and result["rho"] == 1 and result["regret_at_1"] == 0
+    else:
+        assert result["ndcg"] == pytest.approx(ndcg(ranked[::-1], gold)) and result["rho"] == 21
+        assert result["ndcg"] < 0.5
