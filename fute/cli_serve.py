@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -31,7 +30,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
     from fute.http import create_app
 
-    token = args.token if args.token is not None else os.environ.get(TOKEN_ENV)
+    token = args.token if args.token is not None else settings.api_token
     app = create_app(settings, token or None)
     writes = "writes need the bearer token" if token else f"read-only (set {TOKEN_ENV} to allow writes)"
     print(f"fute serve: http://{args.host}:{args.port} (docs at /docs; {writes})", file=sys.stderr)

@@ -25,6 +25,8 @@ class Settings(BaseSettings):
         threads: torch threads of embedding jobs (None: torch's default, one per core). Set it
             deliberately when several jobs share a machine: two jobs with 2 threads each on 2 cores
             run slower than with 1 thread each.
+        api_token: Bearer token of the HTTP service's write endpoints (``FUTE_API_TOKEN``); none
+            means the service is read-only.
     """
 
     model_config = SettingsConfigDict(env_prefix="FUTE_", extra="ignore")
@@ -35,6 +37,7 @@ class Settings(BaseSettings):
     lock_timeout_s: float = 120.0
     default_space: str | None = None
     threads: int | None = None
+    api_token: str | None = None
 
     @classmethod
     def build(cls, home: str | Path | None = None, db: str | None = None) -> Settings:
