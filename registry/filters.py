@@ -68,7 +68,9 @@ def allowed_embedding_ids(session: Session, space_id: int, flt: SearchFilter) ->
     if flt.exclude_subject_ids:
         stmt = stmt.where(Embedding.subject_id.not_in(flt.exclude_subject_ids))
     if flt.formats:
-        stmt = stmt.where(Embedding.subject_id.in_(select(Dataset.id).where(Dataset.task_format.in_(flt.formats))))
+        stmt = stmt.where(
+            Embedding.subject_id.in_(select(Dataset.id).where(Dataset.task_format.in_(flt.formats)))
+        )
     if flt.created_after is not None or flt.created_before is not None:
         times = select(Subject.id)
         if flt.created_after is not None:
