@@ -18,7 +18,7 @@ from ingest.methods.catalog import METHODS
 from ingest.setup import register_model, register_prompt
 from ingest.surrogate import DEFAULT_SURROGATE
 from registry.api import Registry
-from registry.errors import InvalidDataError
+from registry.errors import InvalidDataError, SourceUnavailableError
 from registry.settings import Settings
 
 Leaf = Callable[[Any, str, Callable[[argparse.Namespace, Settings], int], str], argparse.ArgumentParser]
@@ -97,11 +97,7 @@ def cmd_ingest_model(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_ingest_prompt(args: argparse.Namespace, settings: Settings) -> int:
     """``fute ingest prompt --llm SOURCE --template TEXT|@FILE --verbalizers JSON --name N``."""
-    template = (
-        Path(args.template[1:]).read_text(encoding="utf-8")
-        if args.template.startswith("@")
-        else args.template
-    )
+    template = _read_template(args.template)
     try:
         verbalizers = json.loads(args.verbalizers)
     except ValueError as exc:
@@ -123,6 +119,22 @@ def cmd_ingest_prompt(args: argparse.Namespace, settings: Settings) -> int:
     }
     _json(out) if args.json else print(f"registered prompt {args.name}")
     return 0
+
+
+def _read_template(value: str) -> str:
+    """``--template TEXT`` or ``--template @FILE``.
+
+    Raises:
+        SourceUnavailableError: The file cannot be read as UTF-8 text.
+    """
+    if not value.startswith("@"):
+        return value
+    try:
+        return Path(value[1:]).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SourceUnavailableError(
+            f"cannot read the template file {value[1:]!r} ({exc}); check the path"
+        ) from exc
 
 
 def cmd_embed(args: argparse.Namespace, settings: Settings) -> int:
