@@ -7,11 +7,11 @@ stderr naming the problem and the fix). ``--json`` prints machine-readable outpu
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
+from fute.cli_common import Handler, print_json
 from fute.cli_data import add_commands as add_data_commands
 from fute.cli_embed import add_commands as add_engine_commands
 from fute.cli_query import add_commands as add_query_commands
@@ -19,12 +19,6 @@ from fute.cli_serve import add_commands as add_serve_commands
 from registry.api import Registry
 from registry.errors import RegistryError
 from registry.settings import Settings
-
-Handler = Callable[[argparse.Namespace, Settings], int]
-
-
-def _print_json(payload: Any) -> None:
-    print(json.dumps(payload, indent=2, sort_keys=True, default=str))
 
 
 def cmd_init(args: argparse.Namespace, settings: Settings) -> int:
@@ -36,14 +30,14 @@ def cmd_init(args: argparse.Namespace, settings: Settings) -> int:
         "database": reg.db.engine.url.render_as_string(hide_password=True),
         "revision": revision,
     }
-    _print_json(out) if args.json else print(f"registry ready at {out['database']} (schema {revision})")
+    print_json(out) if args.json else print(f"registry ready at {out['database']} (schema {revision})")
     return 0
 
 
 def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
     """``fute db upgrade``: apply pending migrations."""
     revision = Registry(settings).db.upgrade()
-    _print_json({"revision": revision}) if args.json else print(f"schema at {revision}")
+    print_json({"revision": revision}) if args.json else print(f"schema at {revision}")
     return 0
 
 
@@ -64,7 +58,7 @@ def cmd_spaces_list(args: argparse.Namespace, settings: Settings) -> int:
         for s, n in Registry.open(settings).spaces()
     ]
     if args.json:
-        _print_json(rows)
+        print_json(rows)
         return 0
     if not rows:
         print("no embedding spaces yet (run `fute quickstart`)")
@@ -79,7 +73,7 @@ def cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
     """``fute stats``: counts per kind and space, disk sizes, last job."""
     out = Registry.open(settings).stats()
     if args.json:
-        _print_json(out)
+        print_json(out)
         return 0
     print("subjects: " + ", ".join(f"{k}={v}" for k, v in out["subjects"].items()))
     for s in out["spaces"]:
@@ -95,7 +89,7 @@ def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
     """``fute maintain verify``: exit 1 when any problem is found."""
     report = Registry.open(settings).verify()
     if args.json:
-        _print_json(report.to_dict())
+        print_json(report.to_dict())
     else:
         for s in report.spaces:
             print(
@@ -108,7 +102,7 @@ def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_rebuild(args: argparse.Namespace, settings: Settings) -> int:
     """``fute maintain rebuild``: rebuild indexes from SQL into a new generation."""
     names = Registry.open(settings).rebuild(args.space)
-    _print_json({"rebuilt": names}) if args.json else print("rebuilt: " + (", ".join(names) or "nothing"))
+    print_json({"rebuilt": names}) if args.json else print("rebuilt: " + (", ".join(names) or "nothing"))
     return 0
 
 
@@ -121,7 +115,7 @@ def cmd_quickstart(args: argparse.Namespace, settings: Settings) -> int:
     out = run(reg, QuickstartConfig(probes=args.probes), show_progress=not args.json)
     ok = out["verify"]["ok"] and out["job"]["status"] == "done"
     if args.json:
-        _print_json(out)
+        print_json(out)
         return 0 if ok else 1
     counts = out["job"]["counts"]
     print(

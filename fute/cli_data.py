@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable
 from typing import Any
 
+from fute.cli_common import Leaf, print_json
 from ingest.formats import FORMATS, ColumnMap
 from ingest.probes import DEFAULT_POOL, ProbeRequest, create_probe_set
 from ingest.register import DatasetRequest, register_dataset
@@ -17,12 +17,6 @@ from registry.api import Registry
 from registry.errors import InvalidDataError
 from registry.listing import list_datasets, list_probe_sets, show_dataset
 from registry.settings import Settings
-
-Leaf = Callable[[Any, str, Callable[[argparse.Namespace, Settings], int], str], argparse.ArgumentParser]
-
-
-def _json(payload: Any) -> None:
-    print(json.dumps(payload, indent=2, sort_keys=True, default=str))
 
 
 def parse_tags(values: list[str]) -> tuple[tuple[str, str], ...]:
@@ -63,7 +57,7 @@ def cmd_ingest_dataset(args: argparse.Namespace, settings: Settings) -> int:
 
         embedded = embed_into(Engine(reg), args.space, result.name, "dataset", args.json)
     if args.json:
-        _json({**result.to_dict(), "embeddings": embedded})
+        print_json({**result.to_dict(), "embeddings": embedded})
     else:
         labels = f", labels {result.label_set}" if result.label_set else ""
         print(
@@ -78,7 +72,7 @@ def cmd_ingest_starter(args: argparse.Namespace, settings: Settings) -> int:
     datasets = register_starter(reg, args.limit, args.seed)
     probes = ensure_default_probe_set(reg, args.probes)
     if args.json:
-        _json({"datasets": datasets, "probe_set": probes})
+        print_json({"datasets": datasets, "probe_set": probes})
         return 0
     for entry in datasets:
         state = (
@@ -99,7 +93,7 @@ def cmd_datasets_list(args: argparse.Namespace, settings: Settings) -> int:
     with Registry.open(settings).db.read() as session:
         rows = list_datasets(session)
     if args.json:
-        _json(rows)
+        print_json(rows)
         return 0
     for r in rows:
         print(
@@ -115,7 +109,7 @@ def cmd_datasets_show(args: argparse.Namespace, settings: Settings) -> int:
     with Registry.open(settings).db.read() as session:
         info = show_dataset(session, args.name)
     if args.json:
-        _json(info)
+        print_json(info)
         return 0
     for key in ("name", "format", "n_examples", "label_set", "source", "content_hash", "tags", "sampling"):
         print(f"{key}: {info[key]}")
@@ -130,7 +124,7 @@ def cmd_probes_create(args: argparse.Namespace, settings: Settings) -> int:
     sources = tuple(args.sources or ([DEFAULT_POOL] if args.default_pool else []))
     req = ProbeRequest(name=args.name, sources=sources, n=args.n, seed=args.seed, exclude=tuple(args.exclude))
     summary = create_probe_set(Registry.open(settings), req)
-    _json(summary) if args.json else print(
+    print_json(summary) if args.json else print(
         f"probe set {summary['name']}: {summary['n_texts']} texts "
         f"({summary['n_pairs']} pairs), hash {str(summary['content_hash'])[:12]}"
     )
@@ -142,7 +136,7 @@ def cmd_probes_list(args: argparse.Namespace, settings: Settings) -> int:
     with Registry.open(settings).db.read() as session:
         rows = list_probe_sets(session)
     if args.json:
-        _json(rows)
+        print_json(rows)
         return 0
     for r in rows:
         print(f"{r['name']:<20} n={r['n_texts']:<6} {r['content_hash'][:12]} spaces={r['n_spaces']}")

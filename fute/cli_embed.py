@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from fute.cli_common import Leaf, print_json
 from fute.cli_data import parse_tags
 from ingest.blackbox.factory import MODEL_KINDS
 from ingest.catalogue import load_catalogue
@@ -20,12 +20,6 @@ from ingest.surrogate import DEFAULT_SURROGATE
 from registry.api import Registry
 from registry.errors import InvalidDataError, SourceUnavailableError
 from registry.settings import Settings
-
-Leaf = Callable[[Any, str, Callable[[argparse.Namespace, Settings], int], str], argparse.ArgumentParser]
-
-
-def _json(payload: Any) -> None:
-    print(json.dumps(payload, indent=2, sort_keys=True, default=str))
 
 
 def parse_params(values: list[str]) -> dict[str, str]:
@@ -75,7 +69,7 @@ def cmd_spaces_create(args: argparse.Namespace, settings: Settings) -> int:
         "params": space.params,
         "index_type": space.index_type,
     }
-    _json(row) if args.json else print(
+    print_json(row) if args.json else print(
         f"space {space.name}: {space.method}, dim {space.dim}, {space.fingerprint[:12]}"
     )
     return 0
@@ -91,7 +85,7 @@ def cmd_ingest_model(args: argparse.Namespace, settings: Settings) -> int:
         "kind": args.kind,
         "embeddings": embed_into(Engine(reg), args.space, args.name, "model", args.json),
     }
-    _json(out) if args.json else print(f"registered model {args.name} ({args.kind})")
+    print_json(out) if args.json else print(f"registered model {args.name} ({args.kind})")
     return 0
 
 
@@ -117,7 +111,7 @@ def cmd_ingest_prompt(args: argparse.Namespace, settings: Settings) -> int:
         "id": prompt_id,
         "embeddings": embed_into(Engine(reg), args.space, args.name, "prompt", args.json),
     }
-    _json(out) if args.json else print(f"registered prompt {args.name}")
+    print_json(out) if args.json else print(f"registered prompt {args.name}")
     return 0
 
 
@@ -140,7 +134,7 @@ def _read_template(value: str) -> str:
 def cmd_embed(args: argparse.Namespace, settings: Settings) -> int:
     """``fute embed NAME --space S``: (re)compute the vector of a registered subject."""
     out = embed_into(Engine(Registry.open(settings)), args.space, args.name, args.kind, args.json)
-    _json(out) if args.json else None
+    print_json(out) if args.json else None
     return 0
 
 
@@ -149,7 +143,7 @@ def cmd_ingest_catalogue(args: argparse.Namespace, settings: Settings) -> int:
     reg = Registry.open(settings)
     report = run_catalogue(reg, Engine(reg), load_catalogue(Path(args.file)), show_progress=not args.json)
     if args.json:
-        _json(report.to_dict())
+        print_json(report.to_dict())
     else:
         for e in report.entries:
             if e["status"] == "failed":

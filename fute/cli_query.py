@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from fute.cli_common import Leaf, print_json
 from fute.cli_data import parse_tags
 from query.service import (
     QueryOptions,
@@ -22,7 +21,6 @@ from query.transfer import read_csv
 from registry.api import Registry
 from registry.settings import Settings
 
-Leaf = Callable[[Any, str, Callable[[argparse.Namespace, Settings], int], str], argparse.ArgumentParser]
 EVAL_HELP = """Score the registry's source rankings against imported transfer results.
 Per target (candidates = the sources measured for it), with N candidates and gold rank g(s) by score:
   NDCG = DCG(predicted) / DCG(gold order), DCG = sum_i (2^rel_i - 1) / log2(i + 1), rel(s) = N - g(s)
@@ -42,7 +40,7 @@ def options(args: argparse.Namespace) -> QueryOptions:
 
 def _show(result: dict[str, Any], as_json: bool) -> None:
     if as_json:
-        print(json.dumps(result, indent=2, sort_keys=True, default=str))
+        print_json(result)
         return
     print(f"space {result['space']}: {result['query']['type']} for {result['query']['name']}")
     for r in result["results"]:
@@ -70,7 +68,7 @@ def cmd_query(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_transfer_import(args: argparse.Namespace, settings: Settings) -> int:
     """``fute transfer import FILE.csv``."""
     n = import_transfers(Registry.open(settings), read_csv(Path(args.file)), origin=args.origin)
-    print(json.dumps({"imported": n})) if args.json else print(f"imported {n} transfer results")
+    print_json({"imported": n}) if args.json else print(f"imported {n} transfer results")
     return 0
 
 
@@ -78,7 +76,7 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     """``fute eval``."""
     out = evaluate(Registry.open(settings), args.space, args.setting, n_draws=args.draws, seed=args.seed)
     if args.json:
-        print(json.dumps(out, indent=2, sort_keys=True, default=str))
+        print_json(out)
         return 0
     print(f"space {out['space']} ({out['method']}), setting {out['setting']}, {out['n_targets']} targets")
     keys = [k for k in out["mean"] if not k.endswith("_rel")]

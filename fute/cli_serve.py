@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
 from typing import Any
 
+from fute.cli_common import Leaf
 from registry.settings import Settings
 
-Leaf = Callable[[Any, str, Callable[[argparse.Namespace, Settings], int], str], argparse.ArgumentParser]
 TOKEN_ENV = "FUTE_API_TOKEN"
 
 
