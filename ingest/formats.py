@@ -189,17 +189,24 @@ def _text_task(rows: list[dict[str, Any]], columns: list[str], cmap: ColumnMap, 
         )
     if dropped:
         warnings.append(f"{dropped} rows without text were skipped")
-    if fmt.endswith("regression"):
-        for example, (i, value) in zip(kept, raw_labels, strict=True):
-            example["label"] = regression_label(value, i, label_col)
-        label_set = None
-    else:
-        names = [r.get("label_name") for r in rows] if "label_name" in columns else None
-        ids, label_set = classification_labels(raw_labels, label_col, names)
-        for example, label_id in zip(kept, ids, strict=True):
-            example["label"] = label_id
+    names = [r.get("label_name") for r in rows] if "label_name" in columns else None
+    label_set = _attach_labels(kept, raw_labels, label_col, fmt, names)
     cols = {"text": text_col, "text_pair": pair_col, "label": label_col}
     return TaskData(fmt, kept, label_set, cols, warnings)
+
+
+def _attach_labels(
+    kept: list[dict[str, Any]], raw: list[tuple[int, Any]], column: str, fmt: str, names: list[Any] | None
+) -> list[str] | None:
+    """Set each kept example's normalised label; returns the label set (None for regression)."""
+    if fmt.endswith("regression"):
+        for example, (i, value) in zip(kept, raw, strict=True):
+            example["label"] = regression_label(value, i, column)
+        return None
+    ids, label_set = classification_labels(raw, column, names)
+    for example, label_id in zip(kept, ids, strict=True):
+        example["label"] = label_id
+    return label_set
 
 
 def _multiple_choice(rows: list[dict[str, Any]], columns: list[str], cmap: ColumnMap) -> TaskData:

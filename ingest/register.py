@@ -99,24 +99,16 @@ def register_dataset(reg: Registry, req: DatasetRequest) -> DatasetResult:
     if data.label_set is not None and len({e["label"] for e in sample}) < 2:
         raise InvalidDataError("the sample holds a single class; raise --limit")
     info["columns"] = data.columns
-    with reg.db.transaction() as session:
-        twin = session.scalar(select(Dataset.name).where(Dataset.content_hash == digest))
-        if twin is not None and not req.allow_duplicate:
-            raise DuplicateDataError(
-                f"the same data is already registered as {twin!r} (content hash {digest[:12]}); "
-                "reuse it, or pass --allow-duplicate"
-            )
-        ds = Dataset(
-            name=req.name,
-            source=table.origin,
-            task_format=data.task_format,
-            label_set=data.label_set,
-            n_examples=len(sample),
-            content_hash=digest,
-            sampling=info,
-        )
-        add_subject(session, ds, req.tags)
-        session.add_all(Example(dataset_id=ds.id, position=i, data=e) for i, e in enumerate(sample))
+    ds = Dataset(
+        name=req.name,
+        source=table.origin,
+        task_format=data.task_format,
+        label_set=data.label_set,
+        n_examples=len(sample),
+        content_hash=digest,
+        sampling=info,
+    )
+    twin = _store(reg, ds, req, sample)
     return DatasetResult(
         ds.id,
         req.name,
@@ -128,6 +120,24 @@ def register_dataset(reg: Registry, req: DatasetRequest) -> DatasetResult:
         data.warnings,
         twin,
     )
+
+
+def _store(reg: Registry, ds: Dataset, req: DatasetRequest, sample: list[dict[str, Any]]) -> str | None:
+    """One transaction: duplicate check, dataset row, tags, examples. Returns the duplicate's name.
+
+    Raises:
+        DuplicateDataError: Same content already registered and no ``allow_duplicate``.
+    """
+    with reg.db.transaction() as session:
+        twin = session.scalar(select(Dataset.name).where(Dataset.content_hash == ds.content_hash))
+        if twin is not None and not req.allow_duplicate:
+            raise DuplicateDataError(
+                f"the same data is already registered as {twin!r} (content hash {ds.content_hash[:12]}); "
+                "reuse it, or pass --allow-duplicate"
+            )
+        add_subject(session, ds, req.tags)
+        session.add_all(Example(dataset_id=ds.id, position=i, data=e) for i, e in enumerate(sample))
+    return twin
 
 
 def _ensure_name_free(reg: Registry, name: str) -> None:
