@@ -14,6 +14,8 @@ from typing import Any
 from fute.cli_common import Handler, print_json
 from fute.cli_data import add_commands as add_data_commands
 from fute.cli_embed import add_commands as add_engine_commands
+from fute.cli_maintain import add_commands as add_maintain_commands
+from fute.cli_map import add_commands as add_map_commands
 from fute.cli_query import add_commands as add_query_commands
 from fute.cli_serve import add_commands as add_serve_commands
 from registry.api import Registry
@@ -173,10 +175,12 @@ def build_parser() -> argparse.ArgumentParser:
     leaf(maintain, "rebuild", cmd_rebuild, "rebuild indexes from SQL").add_argument(
         "--space", help="only this space"
     )
+    add_maintain_commands(sub, maintain, leaf)
     add_data_commands(sub, ingest, leaf)
     add_engine_commands(sub, spaces, ingest, leaf)
     add_query_commands(sub, leaf)
     add_serve_commands(sub, leaf)
+    add_map_commands(sub, leaf)
     quick = leaf(sub, "quickstart", cmd_quickstart, "offline demo job: embed packaged tasks, query, verify")
     quick.add_argument(
         "--probes", type=int, default=256, help="probe texts of the quickstart space (default 256)"

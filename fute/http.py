@@ -30,6 +30,7 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from fute.http_routes import Reg, catalogue_router, jobs_router, query_router
+from fute.web import web_router
 from ingest.catalogue import Catalogue, load_catalogue
 from query import service as qs
 from registry.api import Registry
@@ -299,6 +300,6 @@ def create_app(settings: Settings, token: str | None) -> FastAPI:
     app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
     app.add_exception_handler(RegistryError, _error_response)
     app.add_exception_handler(ValueError, _error_response)
-    for router in (catalogue_router(), jobs_router(), query_router(), write_router()):
+    for router in (catalogue_router(), jobs_router(), query_router(), write_router(), web_router()):
         app.include_router(router)
     return app
