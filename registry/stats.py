@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from registry.models import SUBJECT_KINDS, Job, ProbeSet, Subject, TransferResult
+from registry.models import SUBJECT_KINDS, BlackBoxOutput, Embedding, Job, ProbeSet, Subject, TransferResult
 from registry.spaces import list_spaces
 
 
@@ -28,17 +28,22 @@ def stats(session: Session, index_dir: Path, sqlite_file: Path | None) -> dict[s
         sqlite_file: The SQLite database file, or None for a server database.
 
     Returns:
-        ``{"subjects": {kind: n}, "spaces": [...], "probe_sets", "transfer_results",
-        "disk_bytes": {"database", "indexes"}, "last_job"}``.
+        ``{"subjects": {kind: n}, "spaces": [{..., "by_kind": {kind: n}, "index_type"}],
+        "probe_sets", "transfer_results", "cached_outputs", "index_types",
+        "disk_bytes": {"database", "indexes", "models"}, "last_job"}``.
     """
     per_kind = {
         kind: n for kind, n in session.execute(select(Subject.kind, func.count()).group_by(Subject.kind))
     }
+    by_space_kind = _counts_per_space_and_kind(session)
     spaces = [
         {
             "name": space.name,
             "method": space.method,
             "n_embeddings": n,
+            "by_kind": {kind: by_space_kind.get((space.id, kind), 0) for kind in SUBJECT_KINDS},
+            "dim": space.dim,
+            "metric": space.metric,
             "index_type": space.index_type,
             "generation": space.generation,
             "index_bytes": folder_size(index_dir / f"space-{space.id}"),
@@ -54,7 +59,13 @@ def stats(session: Session, index_dir: Path, sqlite_file: Path | None) -> dict[s
         "spaces": spaces,
         "probe_sets": int(session.scalar(select(func.count()).select_from(ProbeSet)) or 0),
         "transfer_results": int(session.scalar(select(func.count()).select_from(TransferResult)) or 0),
-        "disk_bytes": {"database": db_bytes, "indexes": folder_size(index_dir)},
+        "cached_outputs": int(session.scalar(select(func.count()).select_from(BlackBoxOutput)) or 0),
+        "index_types": sorted({s["index_type"] for s in spaces}),
+        "disk_bytes": {
+            "database": db_bytes,
+            "indexes": folder_size(index_dir),
+            "models": folder_size(index_dir.parent / "models"),
+        },
         "last_job": None
         if job is None
         else {
@@ -63,5 +74,19 @@ def stats(session: Session, index_dir: Path, sqlite_file: Path | None) -> dict[s
             "status": job.status,
             "n_done": job.n_done,
             "n_total": job.n_total,
+            "n_failed": job.n_failed,
+            "created_at": job.created_at,
+            "finished_at": job.finished_at,
+            "error": job.error,
         },
     }
+
+
+def _counts_per_space_and_kind(session: Session) -> dict[tuple[int, str], int]:
+    """Number of embeddings per (space id, subject kind)."""
+    rows = session.execute(
+        select(Embedding.space_id, Subject.kind, func.count())
+        .join(Subject, Subject.id == Embedding.subject_id)
+        .group_by(Embedding.space_id, Subject.kind)
+    )
+    return {(int(space_id), str(kind)): int(n) for space_id, kind, n in rows}

@@ -1,7 +1,8 @@
 """Read-only consistency check of SQL against the published FAISS snapshots.
 
-Checks, per space: vector byte lengths against the dim, non-finite values, manifest presence and
-parse, fingerprint / dim / metric, the index file's checksum and ntotal, SQL ids == index ids, and
+Checks, per space: vector byte lengths against the dim, non-finite values, the space fingerprint
+against its stored configuration and each vector's provenance fingerprint against the space,
+manifest presence and parse, fingerprint / dim / metric, the index file's checksum and ntotal, SQL ids == index ids, and
 the snapshot generation; then orphan folders and stray files under ``indexes/``.
 """
 
@@ -18,8 +19,8 @@ from sqlalchemy.orm import Session
 from registry import faiss_index as fx
 from registry import snapshot as snap
 from registry.errors import IndexCorruptError
-from registry.models import Embedding, EmbeddingSpace
-from registry.spaces import list_spaces
+from registry.models import Embedding, EmbeddingSpace, ProbeSet
+from registry.spaces import SpaceConfig, fingerprint, list_spaces
 
 
 @dataclass
@@ -69,6 +70,7 @@ def verify(session: Session, index_dir: Path) -> VerifyReport:
         check = SpaceCheck(space.name, space.id, count, None, space.generation, None)
         report.spaces.append(check)
         report.problems.extend(_check_vectors(session, space))
+        report.problems.extend(_check_fingerprints(session, space))
         report.problems.extend(_check_snapshot(session, space, folder, check))
     if index_dir.exists():
         for path in sorted(index_dir.iterdir()):
@@ -94,6 +96,36 @@ def _check_vectors(session: Session, space: EmbeddingSpace) -> list[str]:
             )
         elif not np.isfinite(np.frombuffer(blob, dtype="<f4")).all():
             problems.append(f"space {space.name!r}: embedding {emb_id} holds NaN or infinite values")
+    return problems
+
+
+def _check_fingerprints(session: Session, space: EmbeddingSpace) -> list[str]:
+    """The space's fingerprint against its stored configuration, and each vector's provenance
+    fingerprint against the space (a vector made for another configuration must not be mixed in)."""
+    where = f"space {space.name!r}"
+    probe = session.get(ProbeSet, space.probe_set_id) if space.probe_set_id is not None else None
+    cfg = SpaceConfig(space.name, space.surrogate, space.method, space.dim, space.params, space.metric)
+    problems = []
+    if fingerprint(cfg, probe.content_hash if probe else None) != space.fingerprint:
+        problems.append(
+            f"{where}: stored fingerprint does not match its configuration (surrogate, method, params, "
+            "dim, metric, probe set); recreate the space and `fute maintain reembed` into it"
+        )
+    rows = session.execute(
+        select(Embedding.id, Embedding.provenance)
+        .where(Embedding.space_id == space.id)
+        .execution_options(yield_per=4096)
+    )
+    stray = [
+        emb_id
+        for emb_id, prov in rows
+        if (prov or {}).get("space_fingerprint", space.fingerprint) != space.fingerprint
+    ]
+    if stray:
+        problems.append(
+            f"{where}: embeddings {stray[:5]} (of {len(stray)}) were computed for another space "
+            "fingerprint; re-embed those subjects"
+        )
     return problems
 
 
