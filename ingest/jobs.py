@@ -50,6 +50,9 @@ Step = tuple[str, Callable[[], str | None]]  # (key, action returning a skip rea
 
 def run_catalogue(reg: Registry, engine: Engine, cat: Catalogue, show_progress: bool) -> JobReport:
     """Run a catalogue file: set-up entries first, then one embedding entry per subject and space."""
+    # A job killed between an embedding's commit and its index publish left a snapshot behind SQL;
+    # the re-run skips that entry and would never write the space again, so publish it first.
+    reg.recover()
     steps = setup_steps(reg, engine, cat)
     with reg.db.transaction() as session:
         job = start_job(session, "catalogue", 0, {"file": str(cat.path)})
