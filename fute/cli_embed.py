@@ -10,11 +10,13 @@ from typing import Any
 
 from fute.cli_common import Leaf, print_json
 from fute.cli_data import parse_tags
+from fute.cli_ray import add_ray_arguments, ray_options
 from ingest.blackbox.factory import MODEL_KINDS
 from ingest.catalogue import load_catalogue
 from ingest.engine import Engine
 from ingest.jobs import run_catalogue
 from ingest.methods.catalog import METHODS
+from ingest.ray_jobs import run_catalogue_ray
 from ingest.setup import register_model, register_prompt
 from ingest.surrogate import DEFAULT_SURROGATE
 from registry.api import Registry
@@ -141,7 +143,11 @@ def cmd_embed(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_ingest_catalogue(args: argparse.Namespace, settings: Settings) -> int:
     """``fute ingest catalogue FILE``: exit 1 when some entries failed (the rest are stored)."""
     reg = Registry.open(settings)
-    report = run_catalogue(reg, Engine(reg), load_catalogue(Path(args.file)), show_progress=not args.json)
+    cat = load_catalogue(Path(args.file))
+    if args.ray is not None:
+        report = run_catalogue_ray(reg, Engine(reg), cat, ray_options(args), show=not args.json)
+    else:
+        report = run_catalogue(reg, Engine(reg), cat, show_progress=not args.json)
     if args.json:
         print_json(report.to_dict())
     else:
@@ -181,6 +187,7 @@ def add_commands(sub: Any, spaces: Any, ingest: Any, leaf: Leaf) -> None:
     p.add_argument("--tag", action="append", default=[], metavar="KEY=VALUE")
     p = leaf(ingest, "catalogue", cmd_ingest_catalogue, "run a catalogue file (YAML) as one resumable job")
     p.add_argument("file")
+    add_ray_arguments(p)
     p = leaf(sub, "embed", cmd_embed, "compute the vector of a registered subject in a space")
     p.add_argument("name")
     p.add_argument("--space", action="append", required=True)

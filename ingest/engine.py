@@ -39,6 +39,18 @@ class EmbedResult:
     blackbox_queries: int = 0
 
 
+@dataclass
+class Computed:
+    """A computed, not yet stored, vector of one subject."""
+
+    subject_id: int
+    subject: str
+    kind: str
+    vector: npt.NDArray[np.float32]
+    provenance: dict[str, Any]
+    blackbox_queries: int = 0
+
+
 class Engine:
     """Computes and stores task embeddings for one registry."""
 
@@ -97,6 +109,28 @@ class Engine:
                 without a probe set was asked for an MTE.
         """
         start = time.perf_counter()
+        vec = self.compute(space_name, subject_name, kind, box, progress)
+        (emb_id,) = self.reg.put_embeddings(
+            space_name, [EmbeddingItem(vec.subject_id, vec.vector, vec.provenance)]
+        )
+        return EmbedResult(
+            space_name, vec.subject, vec.kind, emb_id, time.perf_counter() - start, vec.blackbox_queries
+        )
+
+    def compute(
+        self,
+        space_name: str,
+        subject_name: str,
+        kind: str | None = None,
+        box: BlackBox | None = None,
+        progress: Progress | None = None,
+    ) -> Computed:
+        """Compute the vector of one subject in one space without storing it (``embed`` stores it;
+        distributed workers store it themselves, fenced by their job-entry lease).
+
+        Args and Raises: as ``embed``.
+        """
+        start = time.perf_counter()
         with self.reg.db.read() as session:
             space = get_space(session, space_name)
             subject = get_subject(session, subject_name, kind)
@@ -117,10 +151,7 @@ class Engine:
                 "seconds": round(time.perf_counter() - start, 3),
             }
         )
-        (emb_id,) = self.reg.put_embeddings(space_name, [EmbeddingItem(subject.id, vec, prov)])
-        return EmbedResult(
-            space_name, subject.name, subject.kind, emb_id, time.perf_counter() - start, queries
-        )
+        return Computed(subject.id, subject.name, subject.kind, vec, prov, queries)
 
     def _dataset_vector(
         self, sur: Surrogate, space: EmbeddingSpace, ds: Dataset, params: Any

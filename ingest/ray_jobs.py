@@ -1,0 +1,164 @@
+"""Catalogue jobs on Ray: one Ray task per subject and space, entries leased from SQL.
+
+The driver runs the set-up steps itself (registration is cheap and must precede embedding),
+inserts one pending ``job_entries`` row per (space, subject), then keeps one Ray task in flight
+per claimable entry. Each task claims an entry (``FOR UPDATE SKIP LOCKED`` on PostgreSQL), embeds
+it and commits the vector to SQL. A task whose worker died leaves its entry ``running`` until the
+lease expires; the driver then submits a new task, which reclaims it. The driver is the one process
+that publishes the FAISS indexes, periodically and at the end.
+
+SQLite works with a local Ray instance only (one machine, serialised writes); a cluster needs
+PostgreSQL, so ``--ray ADDRESS`` with SQLite is refused.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+
+from ingest.catalogue import Catalogue
+from ingest.engine import Engine
+from ingest.jobs import JobReport, _cancel_interrupted, _run_steps, embedding_steps
+from ingest.ray_worker import WorkerOptions, options_dict, work_one
+from ingest.setup import setup_steps
+from registry.api import Registry
+from registry.errors import ConfigError, RegistryError
+from registry.jobs import finish_job, progress, start_job
+from registry.leases import add_pending, fail_exhausted, open_counts
+from registry.models import JobEntry, utcnow
+
+
+class ExtraMissingError(RegistryError):
+    """An optional dependency (an extra of the package) is not installed."""
+
+
+@dataclass(frozen=True)
+class RayOptions:
+    """Where and how to run the distributed job.
+
+    Attributes:
+        address: Ray cluster address (``auto``, ``ray://host:10001``); None starts a local instance.
+        num_cpus: CPUs reserved by each embedding task.
+        num_gpus: GPUs reserved by each embedding task.
+        publish_every_s: How often the driver publishes the indexes while the job runs.
+        worker: Lease and retry options of the workers.
+    """
+
+    address: str | None = None
+    num_cpus: float = 1.0
+    num_gpus: float = 0.0
+    publish_every_s: float = 60.0
+    worker: WorkerOptions = field(default_factory=WorkerOptions)
+
+
+def import_ray() -> Any:
+    """The ``ray`` module.
+
+    Raises:
+        ExtraMissingError: Ray is not installed; names the extra to install.
+    """
+    try:
+        return importlib.import_module("ray")
+    except ImportError as exc:
+        raise ExtraMissingError(
+            "--ray needs Ray, which is not installed; install the extra: pip install 'fute-registry[ray]'"
+        ) from exc
+
+
+def run_catalogue_ray(
+    reg: Registry, engine: Engine, cat: Catalogue, opts: RayOptions, show: bool
+) -> JobReport:
+    """Run a catalogue file with its embedding entries spread over Ray workers.
+
+    Raises:
+        ExtraMissingError: Ray is not installed.
+        ConfigError: A Ray cluster address with an SQLite database.
+    """
+    ray = import_ray()
+    if opts.address and reg.db.backend == "sqlite":
+        raise ConfigError(
+            "a Ray cluster needs a shared PostgreSQL database; pass --db postgresql+psycopg://... "
+            "(SQLite is supported with a local Ray instance only: --ray without an address)"
+        )
+    steps = setup_steps(reg, engine, cat)
+    params = {"file": str(cat.path), "ray": opts.address or "local", **options_dict(opts.worker)}
+    with reg.db.transaction() as session:
+        job = start_job(session, "catalogue", 0, params)
+        _cancel_interrupted(session, str(cat.path), job.id)
+    report = JobReport(job.id, "running")
+    _run_steps(reg, job.id, steps, report, show, offset=0)
+    keys = [key for key, _ in embedding_steps(reg, engine, cat)]
+    with reg.db.transaction() as session:
+        add_pending(session, job.id, keys)
+        session.get_one(type(job), job.id).n_total = len(steps) + len(keys)
+    if not ray.is_initialized():
+        ray.init(address=opts.address, include_dashboard=False, log_to_driver=show)
+    _drive(ray, reg, job.id, opts, show)
+    reg.recover()  # the one publisher: bring every snapshot current with SQL
+    return _finish(reg, job.id, report)
+
+
+def _drive(ray: Any, reg: Registry, job_id: int, opts: RayOptions, show: bool) -> None:
+    """Keep one task per claimable entry in flight until every entry is settled."""
+    task = ray.remote(work_one).options(num_cpus=opts.num_cpus, num_gpus=opts.num_gpus, max_retries=0)
+    settings_json = reg.settings.model_dump_json()
+    in_flight: list[Any] = []
+    last_publish = time.monotonic()
+    while True:
+        with reg.db.transaction() as session:
+            fail_exhausted(session, job_id, opts.worker.max_attempts)
+            claimable, running, earliest = open_counts(session, job_id, opts.worker.max_attempts)
+        if not (claimable or running or in_flight):
+            return
+        for _ in range(max(0, claimable - len(in_flight))):
+            in_flight.append(task.remote(settings_json, job_id, opts.worker))
+        if in_flight:
+            ready, in_flight = ray.wait(in_flight, num_returns=1, timeout=1.0)
+            for ref in ready:
+                _collect(ray, ref, show)
+        else:  # only dead workers' leases left: wait for the earliest to expire
+            wait = (earliest - utcnow()).total_seconds() if earliest else 1.0
+            time.sleep(min(max(wait, 0.1), 5.0))
+        if time.monotonic() - last_publish > opts.publish_every_s:
+            reg.recover()
+            last_publish = time.monotonic()
+
+
+def _collect(ray: Any, ref: Any, show: bool) -> None:
+    """Fetch one task's outcome; a crashed worker is logged (its lease brings the entry back)."""
+    try:
+        out = ray.get(ref)
+    except ray.exceptions.RayError as exc:
+        print(
+            f"a worker stopped ({type(exc).__name__}); its entry is reclaimed after the lease",
+            file=sys.stderr,
+        )
+        return
+    if show and out is not None:
+        note = f" ({out['error']})" if out["error"] else ""
+        print(
+            f"{out['key']}: {out['status']}{note} {out['seconds']:.1f}s on {out['worker']}", file=sys.stderr
+        )
+
+
+def _finish(reg: Registry, job_id: int, report: JobReport) -> JobReport:
+    """Fold the settled embedding entries into the report and close the job."""
+    done_keys = {e["key"] for e in report.entries}
+    with reg.db.read() as session:
+        rows = session.scalars(select(JobEntry).where(JobEntry.job_id == job_id).order_by(JobEntry.id)).all()
+    for row in rows:
+        if row.key not in done_keys:
+            report.entries.append(
+                {"key": row.key, "status": row.status, "error": row.error, "seconds": row.seconds}
+            )
+    report.status = "failed" if report.count("failed") else "done"
+    failed = [f"{e['key']}: {e['error']}" for e in report.entries if e["status"] == "failed"]
+    with reg.db.transaction() as session:
+        progress(session, job_id, len(report.entries), report.count("failed"))
+        finish_job(session, job_id, report.status, "; ".join(failed)[:4000] or None)
+    return report
