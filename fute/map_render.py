@@ -38,7 +38,7 @@ PALETTE = [
     "#9edae5",
 ]
 MARKERS = {"dataset": "o", "model": "s", "prompt": "^"}  # matplotlib marker per kind
-WIDTH, HEIGHT, MARGIN, LEGEND_W = 960, 600, 40, 200
+WIDTH, HEIGHT, MARGIN, LEGEND_W, LABEL_ROOM = 1000, 620, 40, 200, 110
 
 
 def groups(tmap: TaskMap, color_by: str) -> dict[str, str]:
@@ -106,7 +106,8 @@ def _scaler(points: list[MapPoint]) -> Callable[[float, float], tuple[float, flo
     xs, ys = [p.x for p in points], [p.y for p in points]
     x0, x1, y0, y1 = min(xs), max(xs), min(ys), max(ys)
     span_x, span_y = (x1 - x0) or 1.0, (y1 - y0) or 1.0
-    plot_w, plot_h = WIDTH - LEGEND_W - 2 * MARGIN, HEIGHT - 2 * MARGIN
+    # room on the right for the longest labels, so they never run into the legend
+    plot_w, plot_h = WIDTH - LEGEND_W - 2 * MARGIN - LABEL_ROOM, HEIGHT - 2 * MARGIN
 
     def scale(x: float, y: float) -> tuple[float, float]:
         return MARGIN + (x - x0) / span_x * plot_w, MARGIN + (y1 - y) / span_y * plot_h

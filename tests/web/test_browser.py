@@ -1,0 +1,270 @@
+"""The catalogue pages in a real headless browser (Debian ``chromium`` + ``chromedriver`` driven by
+Selenium; no browser download): ``fute serve`` on loopback over a small real catalogue (packaged
+datasets embedded with the real MiniLM TextEmb space, measured transfer results, one catalogue job).
+
+Screenshots go to ``test-artifacts/web/``. Without chromium the tests skip locally, but fail in CI
+(``CI=true`` or ``FUTE_REQUIRE_BROWSER=1``): CI must never pass by skipping them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from fute.cli import main
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts" / "web"
+CHROMIUM, DRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
+SPACE = "txt"
+CATALOGUE = """
+spaces:
+  - {name: txt, method: textemb, params: {max_examples: 16}}
+datasets:
+  - {source: pkg:sst2, name: sst2, tags: {family: sentiment}, limit: 64}
+  - {source: pkg:drugreview-sentiment, name: drug-sentiment, tags: {family: sentiment}, limit: 64}
+  - {source: pkg:20newsgroups, name: newsgroups, tags: {family: topic}, limit: 64}
+  - {source: pkg:bbcnews, name: bbc, tags: {family: topic}, limit: 64}
+  - {source: pkg:rte, name: rte, tags: {family: nli}, limit: 64}
+"""
+TRANSFERS = [("sst2", "drug-sentiment", 0.8), ("newsgroups", "drug-sentiment", 0.3), ("bbc", "drug-sentiment", 0.2),
+             ("rte", "drug-sentiment", 0.1), ("drug-sentiment", "sst2", 0.7), ("newsgroups", "sst2", 0.4),
+             ("bbc", "sst2", 0.3), ("rte", "sst2", 0.2), ("bbc", "newsgroups", 0.9), ("sst2", "newsgroups", 0.3),
+             ("rte", "newsgroups", 0.2), ("drug-sentiment", "newsgroups", 0.1)]  # fmt: skip
+
+
+def browser_missing() -> str | None:
+    """Why the browser tests cannot run here (None when they can)."""
+    try:
+        import selenium  # noqa: F401
+    except ImportError:
+        return "selenium is not installed (pip install -e '.[dev]')"
+    for path in (CHROMIUM, DRIVER):
+        if not Path(path).exists():
+            return f"{path} is missing (apt-get install -y chromium chromium-driver)"
+    return None
+
+
+def require_browser() -> None:
+    """Skip without a browser locally; fail in CI, where .ci/run installs one."""
+    reason = browser_missing()
+    if reason is None:
+        return
+    if os.environ.get("CI", "").lower() in ("1", "true") or os.environ.get("FUTE_REQUIRE_BROWSER") == "1":
+        pytest.fail(f"browser tests must run in CI: {reason}")
+    pytest.skip(reason)
+
+
+def cli(home: Path, *args: str) -> Any:
+    """Run ``fute --home HOME ARGS --json`` in-process; returns the parsed JSON output."""
+    import contextlib
+    import io
+
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        code = main(["--home", str(home), *args, "--json"])
+    assert code == 0, buf.getvalue()
+    return json.loads(buf.getvalue())
+
+
+@dataclass
+class Site:
+    """The running server and its registry home."""
+
+    url: str
+    home: Path
+    tmp: Path
+
+
+def build_catalogue(tmp: Path) -> Path:
+    """Init a home, run the catalogue job, import the transfer results."""
+    home = tmp / "home"
+    assert main(["--home", str(home), "init"]) == 0
+    (tmp / "cat.yaml").write_text(CATALOGUE)
+    assert main(["--home", str(home), "ingest", "catalogue", str(tmp / "cat.yaml")]) == 0
+    (tmp / "tr.csv").write_text("source,target,score\n" + "".join(f"{s},{t},{v}\n" for s, t, v in TRANSFERS))
+    assert main(["--home", str(home), "transfer", "import", str(tmp / "tr.csv")]) == 0
+    return home
+
+
+def wait_up(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"fute serve exited: {log.read_text()[-2000:]}")
+        try:
+            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    pytest.fail("fute serve did not answer in 60 s")
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    """``fute serve`` (the real CLI command, in a subprocess) over the catalogue."""
+    require_browser()
+    from tests.cli.test_http import free_port
+
+    tmp = tmp_path_factory.mktemp("web")
+    home = build_catalogue(tmp)
+    port, log = free_port(), tmp / "serve.log"
+    env = {**os.environ, "FUTE_API_TOKEN": "", "HF_HUB_OFFLINE": "1"}
+    with log.open("wb") as out:
+        cmd = [sys.executable, "-m", "fute.cli", "--home", str(home), "serve", "--port", str(port)]
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=out)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_up(url, proc, log)
+        yield Site(url, home, tmp)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture(scope="module")
+def browser(site: Site) -> Iterator[Any]:
+    """Headless chromium through the system chromedriver (Selenium Manager never runs)."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    os.environ["SE_OFFLINE"] = "true"
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = CHROMIUM
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--window-size=1300,1000",
+    ):
+        opts.add_argument(arg)
+    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(DRIVER), options=opts)
+    driver.implicitly_wait(5)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    yield driver
+    driver.quit()
+
+
+def shot(driver: Any, name: str) -> None:
+    """Save a screenshot artifact and check the page logged no error (a CSP violation would)."""
+    driver.save_screenshot(str(ARTIFACTS / f"{name}.png"))
+    errors = [e["message"] for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+    assert errors == [], errors
+
+
+def css(driver: Any, selector: str) -> Any:
+    from selenium.webdriver.common.by import By
+
+    return driver.find_element(By.CSS_SELECTOR, selector)
+
+
+def rows(driver: Any, table_id: str) -> list[Any]:
+    from selenium.webdriver.common.by import By
+
+    return driver.find_elements(By.CSS_SELECTOR, f"#{table_id} tbody tr")
+
+
+def test_list_to_subject_page_ranking_equals_cli(site: Site, browser: Any) -> None:
+    browser.get(site.url + "/")
+    names = [r.get_attribute("data-name") for r in rows(browser, "list-dataset")]
+    assert names == ["bbc", "drug-sentiment", "newsgroups", "rte", "sst2"]
+    shot(browser, "01-list")
+    css(browser, '#list-dataset tr[data-name="sst2"] a').click()
+    assert browser.current_url.endswith("/ui/subject/dataset/sst2") and browser.title.startswith(
+        "dataset sst2"
+    )
+    cli_json = cli(site.home, "query", "sources", "--target", "sst2", "--space", SPACE, "-k", "5")
+    shown = [
+        (r.get_attribute("data-name"), r.find_elements("tag name", "td")[3].text)
+        for r in rows(browser, "rank-sources")
+    ]
+    assert shown == [(r["name"], f"{r['score']:.4f}") for r in cli_json["results"]]
+    assert len(shown) == 4  # every other dataset, the target excluded
+    assert "textemb" in css(browser, "#provenance").text
+    shot(browser, "02-subject-sst2")
+
+
+def test_subject_map_point_clicks_through(site: Site, browser: Any) -> None:
+    browser.get(site.url + "/ui/subject/dataset/sst2")
+    assert css(browser, "g.pt.hi").get_attribute("data-name") == "sst2"  # its own place is ringed
+    css(browser, 'g.pt[data-name="bbc"] circle').click()
+    assert "/ui/subject/dataset/bbc" in browser.current_url and browser.title.startswith("dataset bbc")
+    shot(browser, "03-subject-bbc-from-map")
+
+
+def test_map_page_hover_and_click(site: Site, browser: Any) -> None:
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    browser.get(site.url + "/ui/map?color=tag:family")
+    points = browser.find_elements("css selector", "g.pt")
+    assert sorted(p.get_attribute("data-name") for p in points) == [
+        "bbc",
+        "drug-sentiment",
+        "newsgroups",
+        "rte",
+        "sst2",
+    ]
+    groups = {p.get_attribute("data-name"): p.get_attribute("data-group") for p in points}
+    assert groups["sst2"] == groups["drug-sentiment"] == "sentiment" and groups["bbc"] == "topic"
+    target = css(browser, 'g.pt[data-name="newsgroups"] circle')
+    ActionChains(browser).move_to_element(target).perform()
+    tip = css(browser, "#tip")
+    assert tip.is_displayed() and tip.text == "newsgroups (dataset, topic)"
+    shot(browser, "04-map-hover")
+    target.click()
+    assert "/ui/subject/dataset/newsgroups" in browser.current_url
+
+
+def test_eval_page_matches_fute_eval(site: Site, browser: Any) -> None:
+    browser.get(site.url + "/ui/eval")
+    report = cli(site.home, "eval", "--space", SPACE)
+    table = {
+        r.get_attribute("data-target"): [td.text for td in r.find_elements("tag name", "td")]
+        for r in rows(browser, "eval")
+    }
+    assert sorted(table) == sorted([*report["targets"], "mean", "random"])
+    assert (
+        table["mean"][1] == f"{report['mean']['ndcg']:.3f}"
+        and table["random"][1] == f"{report['random']['ndcg']:.3f}"
+    )
+    for target, metrics in report["targets"].items():
+        assert table[target][1] == f"{metrics['ndcg']:.3f}"
+    assert len(browser.find_elements("css selector", "svg.bars rect.bar")) >= len(report["targets"]) + 1
+    shot(browser, "05-eval")
+
+
+def test_jobs_page_progress_and_refresh(site: Site, browser: Any) -> None:
+    browser.get(site.url + "/ui/jobs")
+    job = css(browser, '#jobs tr[data-job="1"]')
+    assert job.get_attribute("data-status") == "done"
+    bar = job.find_element("tag name", "progress")
+    assert bar.get_attribute("value") == bar.get_attribute("max") == "11"
+    css(browser, "details summary").click()
+    assert len(rows(browser, "entries-1")) == 11
+    shot(browser, "06-jobs")
+    extra = site.tmp / "extra.yaml"  # a second job while the page is open: the page refreshes itself
+    extra.write_text("datasets:\n  - {source: pkg:cb, name: cb, tags: {family: nli}, limit: 32}\n")
+    assert main(["--home", str(site.home), "ingest", "catalogue", str(extra)]) == 0
+    deadline = time.monotonic() + 20
+    while not browser.find_elements("css selector", '#jobs tr[data-job="2"]') and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert css(browser, '#jobs tr[data-job="2"]').get_attribute("data-status") in ("running", "done")
+    shot(browser, "07-jobs-refreshed")
