@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -99,6 +100,12 @@ def build_catalogue(tmp: Path) -> Path:
     return home
 
 
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 def wait_up(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -116,8 +123,6 @@ def wait_up(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     """``fute serve`` (the real CLI command, in a subprocess) over the catalogue."""
     require_browser()
-    from tests.cli.test_http import free_port
-
     tmp = tmp_path_factory.mktemp("web")
     home = build_catalogue(tmp)
     port, log = free_port(), tmp / "serve.log"
