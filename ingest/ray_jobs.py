@@ -79,12 +79,12 @@ def run_catalogue_ray(
         ExtraMissingError: Ray is not installed.
         ConfigError: A Ray cluster address with an SQLite database.
     """
-    ray = import_ray()
     if opts.address and reg.db.backend == "sqlite":
         raise ConfigError(
             "a Ray cluster needs a shared PostgreSQL database; pass --db postgresql+psycopg://... "
             "(SQLite is supported with a local Ray instance only: --ray without an address)"
         )
+    ray = import_ray()
     steps = setup_steps(reg, engine, cat)
     params = {"file": str(cat.path), "ray": opts.address or "local", **options_dict(opts.worker)}
     with reg.db.transaction() as session:
