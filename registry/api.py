@@ -23,7 +23,9 @@ from registry import faiss_index as fx
 from registry.catalog import get_subject
 from registry.db import Database
 from registry.errors import InvalidVectorError, SubjectNotFoundError
-from registry.filters import SearchFilter, allowed_embedding_ids
+from registry.filter_search import FilterCache, Finder
+from registry.filter_search import plan as plan_filter
+from registry.filters import SearchFilter
 from registry.models import Embedding, EmbeddingSpace, Subject
 from registry.settings import Settings
 from registry.space_index import Hook, SpaceIndexes
@@ -66,6 +68,7 @@ class Registry:
         self.db = Database(settings)
         self.hook = hook
         self.indexes = SpaceIndexes(settings.index_dir, settings.lock_timeout_s, hook)
+        self.filters = FilterCache()
 
     @classmethod
     def open(cls, settings: Settings, hook: Hook | None = None) -> Registry:
@@ -163,6 +166,8 @@ class Registry:
         with ExitStack() as stack:
             for space_id in space_ids:  # sorted: two deleters never wait on each other in a cycle
                 stack.enter_context(self.indexes.writer(space_id))
+                with self.db.read() as session:  # this process may never have loaded the space
+                    self.indexes.recover(session, session.get_one(EmbeddingSpace, space_id))
             results = []
             with self.db.transaction() as session:
                 for space_id in space_ids:
@@ -175,7 +180,7 @@ class Registry:
     def search(
         self, space_name: str, queries: npt.ArrayLike, k: int = 10, flt: SearchFilter | None = None
     ) -> list[list[Hit]]:
-        """Nearest subjects of each query vector, filtered in SQL before the vector search.
+        """Nearest subjects of each query vector, filtered before (not after) the vector search.
 
         Args:
             space_name: Space to search.
@@ -190,22 +195,27 @@ class Registry:
             space = get_space(session, space_name)
             q = prepare(queries, space.dim, space.metric)
             loaded = self.indexes.load(session, space)
-            allowed = allowed_embedding_ids(session, space.id, flt) if flt else None
-            if allowed is not None and len(allowed) == 0:
-                return [[] for _ in range(len(q))]
-            return [self._search_one(session, space, loaded.index, row, k, allowed) for row in q]
+            index = loaded.index
+            finder: Finder = lambda row, want: fx.search(index, row[None, :], want)  # noqa: E731
+            if flt is not None:
+                # Resolved in memory from columns checked against SQL (registry.filter_index).
+                resolved = plan_filter(self.filters.get(session, space, loaded), flt)
+                if resolved.empty:
+                    return [[] for _ in range(len(q))]
+                finder = resolved.finder(index)
+            return [self._search_one(session, space.id, finder, row, k, index.ntotal) for row in q]
 
     def _search_one(
-        self, session: Any, space: EmbeddingSpace, index: Any, query: Any, k: int, allowed: Any
+        self, session: Any, space_id: int, finder: Finder, query: Any, k: int, ntotal: int
     ) -> list[Hit]:
         """Search one query, widening k when hits unknown to SQL had to be dropped."""
         want = k
         while True:
-            scores, ids = fx.search(index, query[None, :], want, allowed)
+            scores, ids = finder(query, want)
             found = [(float(s), int(i)) for s, i in zip(scores[0], ids[0], strict=True) if i >= 0]
-            known = emb.hydrate(session, space.id, [i for _, i in found])
+            known = emb.hydrate(session, space_id, [i for _, i in found])
             hits = [_hit(known[i], s) for s, i in found if i in known]
-            if len(hits) >= k or len(found) < want or want >= index.ntotal:
+            if len(hits) >= k or len(found) < want or want >= ntotal:
                 return hits[:k]
             want *= 2
 

@@ -133,7 +133,7 @@ def search(
 ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]:
     """k-nearest search, optionally restricted to ``allowed`` ids before ranking.
 
-    Restricting inside FAISS (``IDSelectorBatch``) instead of post-filtering a global top-k is what
+    Restricting inside FAISS (a bitmap or batch id selector) instead of post-filtering a global top-k is what
     guarantees k results whenever k allowed vectors exist. A filtered IVF search visits every list
     (exact over the allowed subset).
 
@@ -150,7 +150,7 @@ def search(
     k = max(1, min(k, max(index.ntotal, 1)))
     params = None
     if allowed is not None:
-        selector = faiss.IDSelectorBatch(np.ascontiguousarray(allowed, dtype=np.int64))
+        selector, _keep = _selector(allowed)
         if isinstance(index, faiss.IndexIVF):
             params = faiss.SearchParametersIVF(sel=selector, nprobe=index.nlist)
         else:
@@ -159,6 +159,26 @@ def search(
     if index.metric_type == faiss.METRIC_L2:
         dist = -dist
     return dist.astype(np.float32), ids.astype(np.int64)
+
+
+# A bitmap costs (max id) / 8 bytes; past this many bytes per allowed id a hash set is smaller.
+_BITMAP_BYTES_PER_ID = 64
+
+
+def _selector(allowed: npt.NDArray[np.int64]) -> tuple[Any, Any]:
+    """A FAISS id selector for ``allowed`` and the buffer it points into (keep it alive).
+
+    A bitmap makes membership one bit test per stored vector (``IDSelectorBatch`` probes a
+    bloom filter and a hash set); it is used unless ids are so sparse that it would be large.
+    """
+    ids = np.ascontiguousarray(allowed, dtype=np.int64)
+    top = int(ids.max()) + 1 if len(ids) else 1
+    if top // 8 > _BITMAP_BYTES_PER_ID * max(len(ids), 1024):
+        return faiss.IDSelectorBatch(ids), ids
+    flags = np.zeros(top, dtype=np.bool_)
+    flags[ids] = True
+    bits = np.packbits(flags, bitorder="little")
+    return faiss.IDSelectorBitmap(len(bits), faiss.swig_ptr(bits)), bits  # length in bytes
 
 
 def serialize(index: Any) -> bytes:

@@ -1,0 +1,218 @@
+"""In-memory filter columns of one space: resolve a ``SearchFilter`` without asking SQL per query.
+
+SQL stays the source of truth. The columns are a cache built from SQL for the ids of one loaded
+FAISS index and stamped with a ``FilterToken``; the search path reads the current token (the space
+generation it already reads, plus ``max(tags.id)``, one indexed look-up) and rebuilds the columns
+when it differs. Why that token is enough for every product write path:
+
+* adding or deleting vectors (also deleting a subject that has vectors in the space) bumps the
+  space generation in the same transaction;
+* tags are only ever inserted (``catalog.set_tags``) and ids are never reused, so any new tag
+  raises ``max(tags.id)``; tags disappear only with their subject, which bumps the generation of
+  every space the subject had a vector in (subjects without a vector here never matter here);
+* kind, task format, creation time and the subject of an embedding row never change.
+
+Read the token *before* the rows, so a write that lands in between makes the token older than the
+data (the next search rebuilds) and never newer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import numpy as np
+import numpy.typing as npt
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from registry.filters import SearchFilter
+from registry.models import Dataset, Embedding, Subject, Tag
+
+Mask = npt.NDArray[np.bool_]
+Rows = npt.NDArray[np.int64]
+TagPair = tuple[str, str]
+
+
+@dataclass(frozen=True)
+class FilterToken:
+    """The SQL state a set of columns reflects.
+
+    Attributes:
+        generation: Space generation of the loaded index the columns were built for.
+        max_tag_id: ``max(tags.id)`` read before the rows (0 with no tags).
+    """
+
+    generation: int
+    max_tag_id: int
+
+
+def read_max_tag_id(session: Session) -> int:
+    """``max(tags.id)``: an index look-up on the primary key on SQLite and PostgreSQL."""
+    return int(session.scalar(select(func.max(Tag.id))) or 0)
+
+
+def to_micros(value: datetime) -> int:
+    """A datetime as integer microseconds since the epoch; naive values are taken as UTC (that is
+    how SQLite hands back the UTC times the registry stores)."""
+    aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    delta = aware - datetime(1970, 1, 1, tzinfo=UTC)
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+@dataclass
+class FilterColumns:
+    """Per-embedding metadata of one space as numpy arrays, one row per embedding id (sorted).
+
+    Attributes:
+        token: The SQL state these columns reflect.
+        ids: Embedding ids, sorted.
+        subjects: Subject id of each row.
+        kinds: Kind code of each row (index into ``kind_names``).
+        formats: Task-format code of each row (-1: not a dataset).
+        created: Subject creation time of each row, microseconds since the epoch.
+        tags: Sorted row positions carrying each (key, value) tag.
+        kind_names / format_names: Code of each kind / format name.
+    """
+
+    token: FilterToken
+    ids: Rows
+    subjects: Rows
+    kinds: npt.NDArray[np.int8]
+    formats: npt.NDArray[np.int16]
+    created: npt.NDArray[np.int64]
+    tags: dict[TagPair, Rows]
+    kind_names: dict[str, int]
+    format_names: dict[str, int]
+
+    def __post_init__(self) -> None:
+        # Sorted subject ids with their rows: resolve subject-id lists by binary search.
+        self._subject_order = np.argsort(self.subjects, kind="stable")
+        self._subjects_sorted = self.subjects[self._subject_order]
+
+    @property
+    def n(self) -> int:
+        """Number of rows."""
+        return len(self.ids)
+
+    def rows_of_subjects(self, subject_ids: tuple[int, ...]) -> Rows:
+        """Row positions of the given subjects (unknown subjects are skipped)."""
+        wanted = np.asarray(subject_ids, dtype=np.int64)
+        if self.n == 0 or len(wanted) == 0:
+            return np.zeros(0, dtype=np.int64)
+        # A subject has at most one vector per space, so an exact binary-search hit is its row.
+        at = np.minimum(np.searchsorted(self._subjects_sorted, wanted), self.n - 1)
+        found = at[self._subjects_sorted[at] == wanted]
+        return np.unique(self._subject_order[found])
+
+    def tag_rows(self, pair: TagPair) -> Rows:
+        """Sorted rows carrying a tag (empty when no row does)."""
+        return self.tags.get(pair, np.zeros(0, dtype=np.int64))
+
+
+def build_columns(session: Session, space_id: int, index_ids: Rows, token: FilterToken) -> FilterColumns:
+    """Read the filter metadata of the space's embeddings that are in the loaded index.
+
+    Args:
+        session: Open read session (read ``token`` in it before calling).
+        space_id: The space.
+        index_ids: Ids held by the loaded FAISS index (rows outside it can never be hits).
+        token: The state read before the rows.
+
+    Returns:
+        The columns, one row per id known to both SQL and the index.
+    """
+    # Core tables, not the ORM classes: joined inheritance would alias ``datasets`` away.
+    subjects, datasets = Subject.__table__, Dataset.__table__
+    stmt = (
+        select(
+            Embedding.id, Embedding.subject_id, subjects.c.kind, datasets.c.task_format, subjects.c.created_at
+        )
+        .join(subjects, subjects.c.id == Embedding.subject_id)
+        .outerjoin(datasets, datasets.c.id == Embedding.subject_id)
+        .where(Embedding.space_id == space_id)
+        .order_by(Embedding.id)
+    )
+    rows = session.execute(stmt).all()
+    ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+    keep = np.isin(ids, index_ids)
+    rows = [r for r, k in zip(rows, keep.tolist(), strict=True) if k]
+    kind_names = _codes(r[2] for r in rows)
+    format_names = _codes(r[3] for r in rows if r[3] is not None)
+    cols = FilterColumns(
+        token=token,
+        ids=ids[keep],
+        subjects=np.fromiter((r[1] for r in rows), dtype=np.int64, count=len(rows)),
+        kinds=np.fromiter((kind_names[r[2]] for r in rows), dtype=np.int8, count=len(rows)),
+        formats=np.fromiter(
+            (format_names[r[3]] if r[3] is not None else -1 for r in rows), dtype=np.int16, count=len(rows)
+        ),
+        created=np.fromiter((to_micros(r[4]) for r in rows), dtype=np.int64, count=len(rows)),
+        tags={},
+        kind_names=kind_names,
+        format_names=format_names,
+    )
+    cols.tags = _tag_rows(session, space_id, cols)
+    return cols
+
+
+def _codes(names: object) -> dict[str, int]:
+    """Dense codes of the distinct names, in sorted order."""
+    return {name: code for code, name in enumerate(sorted(set(names)))}  # type: ignore[call-overload]
+
+
+def _tag_rows(session: Session, space_id: int, cols: FilterColumns) -> dict[TagPair, Rows]:
+    """Sorted row positions of every (key, value) tag of the space's subjects."""
+    in_space = select(Embedding.subject_id).where(Embedding.space_id == space_id)
+    stmt = select(Tag.subject_id, Tag.key, Tag.value).where(Tag.subject_id.in_(in_space))
+    grouped: dict[TagPair, list[int]] = {}
+    order, sorted_subjects = cols._subject_order, cols._subjects_sorted
+    for subject_id, key, value in session.execute(stmt):
+        at = int(np.searchsorted(sorted_subjects, subject_id))
+        if at < cols.n and sorted_subjects[at] == subject_id:
+            grouped.setdefault((key, value), []).append(int(order[at]))
+    return {pair: np.unique(np.asarray(rows, dtype=np.int64)) for pair, rows in grouped.items()}
+
+
+def resolve(cols: FilterColumns, flt: SearchFilter, skip: TagPair | None = None) -> Mask | None:
+    """Rows passing a filter, as a boolean mask over ``cols`` rows; None when every row passes.
+
+    Args:
+        cols: The space's columns.
+        flt: The filter (same semantics as ``registry.filters.allowed_embedding_ids``).
+        skip: A ``tags_all`` pair the caller already restricts to (its partition); not re-checked.
+
+    Returns:
+        A mask of shape (n,), or None for "no constraint".
+    """
+    mask: Mask | None = None
+
+    def both(part: Mask) -> None:
+        nonlocal mask
+        mask = part if mask is None else (mask & part)
+
+    if flt.kinds:
+        both(np.isin(cols.kinds, [cols.kind_names[k] for k in flt.kinds if k in cols.kind_names]))
+    if flt.formats:
+        both(np.isin(cols.formats, [cols.format_names[f] for f in flt.formats if f in cols.format_names]))
+    if flt.subject_ids is not None:
+        both(_rows_mask(cols.n, cols.rows_of_subjects(flt.subject_ids)))
+    if flt.exclude_subject_ids:
+        both(~_rows_mask(cols.n, cols.rows_of_subjects(flt.exclude_subject_ids)))
+    if flt.created_after is not None:
+        both(cols.created >= to_micros(flt.created_after))
+    if flt.created_before is not None:
+        both(cols.created <= to_micros(flt.created_before))
+    for pair in flt.tags_all:
+        if pair != skip:
+            both(_rows_mask(cols.n, cols.tag_rows(pair)))
+    if flt.tags_any:
+        both(_rows_mask(cols.n, np.concatenate([cols.tag_rows(p) for p in flt.tags_any])))
+    return mask
+
+
+def _rows_mask(n: int, rows: Rows) -> Mask:
+    """A boolean mask of length n, True at ``rows``."""
+    mask = np.zeros(n, dtype=np.bool_)
+    mask[rows] = True
+    return mask

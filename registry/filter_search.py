@@ -1,0 +1,166 @@
+"""Filtered search from in-memory columns: the per-process cache, tag partitions, execution.
+
+A filter is resolved once per ``Registry.search`` call from ``FilterColumns`` (see
+``registry.filter_index`` for why they cannot be stale). Two execution paths:
+
+* a ``tags_all`` pair whose vectors are pre-materialised (a *partition*: a contiguous copy of the
+  vectors carrying that tag) is searched by one matrix-vector product over the partition, the
+  remaining conditions applied as a mask; this is the floor for exact filtered search, and it
+  stays exact on approximate spaces (it is cheaper than any index scan at that size);
+* anything else hands the allowed ids to FAISS as a bitmap selector (a bit test per stored
+  vector, instead of a hash-set probe per vector for ``IDSelectorBatch``).
+
+Partitions are built for the smallest tags first, each at most ``MAX_SHARE`` of the space, until
+their vectors reach ``budget`` times the space's own vectors (memory is the price of speed).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from sqlalchemy.orm import Session
+
+from registry import faiss_index as fx
+from registry.filter_index import FilterColumns, FilterToken, TagPair, build_columns, read_max_tag_id, resolve
+from registry.filters import SearchFilter
+from registry.models import EmbeddingSpace
+
+MAX_SHARE = 0.25  # a tag on more rows gains little over a bitmap scan of the whole index
+MIN_ROWS = 32  # below this a bitmap scan costs next to nothing: no copy
+DEFAULT_BUDGET = 2.0  # partition vectors, as a multiple of the space's own vectors
+
+Result = tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]
+Finder = Callable[[npt.NDArray[np.float32], int], Result]
+
+
+@dataclass
+class SpaceFilters:
+    """The columns and partitions of one loaded index."""
+
+    cols: FilterColumns
+    index_key: int
+    metric: str
+    partitions: dict[TagPair, npt.NDArray[np.float32]] = field(default_factory=dict)
+    sq_norms: dict[TagPair, npt.NDArray[np.float32]] = field(default_factory=dict)
+
+
+class FilterCache:
+    """Per-process cache of ``SpaceFilters``, one per space, checked against SQL on every use."""
+
+    def __init__(self, budget: float = DEFAULT_BUDGET) -> None:
+        """Args:
+        budget: Partition memory as a multiple of each space's vectors (0 disables partitions).
+        """
+        self.budget = budget
+        self._cache: dict[int, SpaceFilters] = {}
+        self._mutex = threading.Lock()
+
+    def get(self, session: Session, space: EmbeddingSpace, loaded: Any) -> SpaceFilters:
+        """The filters of a space for the loaded index, rebuilt when SQL moved on.
+
+        Args:
+            session: Open read session (the same one that loaded the index).
+            space: The space, as read in this session.
+            loaded: The ``LoadedIndex`` the search will use.
+        """
+        token = FilterToken(loaded.generation, read_max_tag_id(session))
+        key = id(loaded.index)
+        with self._mutex:
+            cached = self._cache.get(space.id)
+            if cached is not None and cached.cols.token == token and cached.index_key == key:
+                return cached
+        built = self._build(session, space, loaded, token)
+        with self._mutex:
+            self._cache[space.id] = built
+        return built
+
+    def forget(self, space_id: int) -> None:
+        """Drop the cached filters of a space."""
+        with self._mutex:
+            self._cache.pop(space_id, None)
+
+    def _build(
+        self, session: Session, space: EmbeddingSpace, loaded: Any, token: FilterToken
+    ) -> SpaceFilters:
+        cols = build_columns(session, space.id, fx.all_ids(loaded.index), token)
+        built = SpaceFilters(cols, id(loaded.index), space.metric)
+        room = self.budget * cols.n
+        for pair, rows in sorted(cols.tags.items(), key=lambda item: (len(item[1]), item[0])):
+            if len(rows) > MAX_SHARE * cols.n or len(rows) > room:
+                break
+            if len(rows) < MIN_ROWS:
+                continue
+            vecs = np.ascontiguousarray(loaded.index.reconstruct_batch(cols.ids[rows]), dtype=np.float32)
+            built.partitions[pair] = vecs
+            if space.metric == "l2":
+                built.sq_norms[pair] = np.einsum("ij,ij->i", vecs, vecs)
+            room -= len(rows)
+        return built
+
+
+@dataclass
+class FilterPlan:
+    """A filter resolved once for all queries of one search call."""
+
+    sf: SpaceFilters
+    pair: TagPair | None
+    mask: npt.NDArray[np.bool_] | None
+    allowed: npt.NDArray[np.int64] | None
+
+    @property
+    def empty(self) -> bool:
+        """True when no stored vector passes the filter."""
+        if self.pair is not None:
+            rows = self.sf.cols.tag_rows(self.pair)
+            return len(rows) == 0 or (self.mask is not None and not self.mask.any())
+        return self.allowed is not None and len(self.allowed) == 0
+
+    def finder(self, index: Any) -> Finder:
+        """A ``(query of shape (dim,), k) -> (scores, ids)`` search function for this plan."""
+        if self.pair is not None:
+            return self._partition_search
+        allowed = self.allowed
+        return lambda query, k: fx.search(index, query[None, :], k, allowed)
+
+    def _partition_search(self, query: npt.NDArray[np.float32], k: int) -> Result:
+        """Exact top-k over the partition's vectors, the residual mask applied."""
+        assert self.pair is not None
+        rows = self.sf.cols.tag_rows(self.pair)
+        scores = self.sf.partitions[self.pair] @ query
+        if self.sf.metric == "l2":
+            scores = 2 * scores - self.sf.sq_norms[self.pair] - float(query @ query)
+        ids = self.sf.cols.ids[rows]
+        if self.mask is not None:
+            scores, ids = scores[self.mask], ids[self.mask]
+        return _top_k(scores.astype(np.float32), ids, k)
+
+
+def plan(sf: SpaceFilters, flt: SearchFilter) -> FilterPlan:
+    """Resolve a filter: pick the smallest partitioned ``tags_all`` pair, mask the rest."""
+    pairs = [p for p in flt.tags_all if p in sf.partitions]
+    if pairs:
+        pair = min(pairs, key=lambda p: len(sf.partitions[p]))
+        residual = resolve(sf.cols, flt, skip=pair)
+        # The residual mask is wanted over the partition's rows only.
+        sub = residual[sf.cols.tag_rows(pair)] if residual is not None else None
+        return FilterPlan(sf, pair, sub, None)
+    mask = resolve(sf.cols, flt)
+    return FilterPlan(sf, None, None, None if mask is None else sf.cols.ids[mask])
+
+
+def _top_k(scores: npt.NDArray[np.float32], ids: npt.NDArray[np.int64], k: int) -> Result:
+    """The k best (score, id) pairs as arrays of shape (1, k), padded with id -1 like FAISS."""
+    if len(scores) > k:
+        part = np.argpartition(-scores, k - 1)[:k]
+        scores, ids = scores[part], ids[part]
+    order = np.argsort(-scores, kind="stable")
+    out_s = np.full((1, k), -np.inf, dtype=np.float32)
+    out_i = np.full((1, k), -1, dtype=np.int64)
+    out_s[0, : len(order)] = scores[order]
+    out_i[0, : len(order)] = ids[order]
+    return out_s, out_i
