@@ -178,7 +178,12 @@ class Registry:
                 self._finish_write(space, result, None)
 
     def search(
-        self, space_name: str, queries: npt.ArrayLike, k: int = 10, flt: SearchFilter | None = None
+        self,
+        space_name: str,
+        queries: npt.ArrayLike,
+        k: int = 10,
+        flt: SearchFilter | None = None,
+        nprobe: int | None = None,
     ) -> list[list[Hit]]:
         """Nearest subjects of each query vector, filtered before (not after) the vector search.
 
@@ -187,6 +192,8 @@ class Registry:
             queries: float32 array of shape (dim,) or (nq, dim).
             k: Results per query; fewer only when fewer entries pass the filter.
             flt: Optional filter (kinds, tags, subject ids to include / exclude).
+            nprobe: IVF lists an unfiltered search of an ``ivf`` space visits (None: the space's
+                ``ivf_nprobe``); filtered searches stay exact over the allowed subset.
 
         Returns:
             One list of hits per query, best first; hits SQL does not know are dropped.
@@ -196,7 +203,7 @@ class Registry:
             q = prepare(queries, space.dim, space.metric)
             loaded = self.indexes.load(session, space)
             index = loaded.index
-            finder: Finder = lambda row, want: fx.search(index, row[None, :], want)  # noqa: E731
+            finder: Finder = lambda row, want: fx.search(index, row[None, :], want, None, nprobe)  # noqa: E731
             if flt is not None:
                 # Resolved in memory from columns checked against SQL (registry.filter_index).
                 resolved = plan_filter(self.filters.get(session, space, loaded), flt)

@@ -130,6 +130,7 @@ def search(
     queries: npt.NDArray[np.float32],
     k: int,
     allowed: npt.NDArray[np.int64] | None = None,
+    nprobe: int | None = None,
 ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]:
     """k-nearest search, optionally restricted to ``allowed`` ids before ranking.
 
@@ -142,6 +143,8 @@ def search(
         queries: float32 array of shape (nq, dim), already normalised for cosine.
         k: Results per query.
         allowed: Optional int64 array of permitted ids.
+        nprobe: IVF lists an unfiltered search visits (None: the index's own setting); the
+            recall/speed knob of approximate spaces.
 
     Returns:
         (scores, ids), each of shape (nq, k); missing slots have id -1. Scores are similarities
@@ -155,6 +158,8 @@ def search(
             params = faiss.SearchParametersIVF(sel=selector, nprobe=index.nlist)
         else:
             params = faiss.SearchParameters(sel=selector)
+    elif nprobe is not None and isinstance(index, faiss.IndexIVF):
+        params = faiss.SearchParametersIVF(nprobe=max(1, min(nprobe, index.nlist)))
     dist, ids = index.search(queries, k, params=params)
     if index.metric_type == faiss.METRIC_L2:
         dist = -dist
