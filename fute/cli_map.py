@@ -8,8 +8,7 @@ from typing import Any
 
 from fute.cli_common import Leaf, print_json
 from fute.map_render import write_html, write_png
-from query.service import QueryOptions, resolve_spaces
-from query.taskmap import METHODS, build_map, check_color
+from query.taskmap import METHODS, build_map, check_color, map_space
 from registry.api import Registry
 from registry.errors import InvalidDataError
 from registry.settings import Settings
@@ -56,7 +55,7 @@ def cmd_map(args: argparse.Namespace, settings: Settings) -> int:
     check_color(args.color)
     reg = Registry.open(settings)
     try:
-        space = resolve_spaces(reg, QueryOptions(spaces=(args.space,) if args.space else ()))[0]
+        space = map_space(reg, args.space)
         tmap = build_map(reg, space, parse_where(args.where), args.method, args.seed)
     finally:
         reg.close()
@@ -76,7 +75,9 @@ def add_commands(sub: Any, leaf: Leaf) -> None:
         leaf: ``build_parser``'s helper: ``leaf(group, name, handler, help) -> ArgumentParser``.
     """
     p = leaf(sub, "map", cmd_map, "draw a 2D map of a space's subjects (PNG or self-contained HTML)")
-    p.add_argument("--space", help="space to draw (default: FUTE_DEFAULT_SPACE or the only space)")
+    p.add_argument(
+        "--space", help="space to draw (default: FUTE_DEFAULT_SPACE, else the space with the most vectors)"
+    )
     p.add_argument(
         "--where", action="append", default=[], help="key=value filter as in `fute query` (repeatable)"
     )

@@ -22,7 +22,7 @@ from fute import web_report as report
 from fute.http_routes import Reg
 from fute.map_render import map_svg
 from query import service as qs
-from query.taskmap import MapPoint, build_map, check_color
+from query.taskmap import MapPoint, build_map, check_color, map_space
 from registry.api import Registry
 from registry.catalog import tags_of
 from registry.errors import NotFoundError, RegistryError
@@ -93,7 +93,7 @@ def _map(reg: Registry, space: str | None, color_by: str, method: str) -> str:
         return pages.layout(
             "Map", '<p class="note">no embeddings yet: run `fute quickstart` or `fute embed`.</p>'
         )
-    chosen = space or (reg.settings.default_space if reg.settings.default_space in spaces else spaces[0])
+    chosen = map_space(reg, space)
     check_color(color_by)
     tmap = build_map(reg, chosen, method=method)
     svg = map_svg(tmap, color_by, _point_href(chosen))
@@ -102,8 +102,7 @@ def _map(reg: Registry, space: str | None, color_by: str, method: str) -> str:
 
 def _eval(reg: Registry, space: str | None) -> str:
     spaces = _space_names(reg)
-    default = reg.settings.default_space if reg.settings.default_space in spaces else None
-    chosen = space or default or (spaces[0] if spaces else None)
+    chosen = map_space(reg, space) if spaces else None
     try:
         out = qs.evaluate(reg, chosen, None)
     except RegistryError as exc:  # e.g. no transfer results imported yet: say how to get some

@@ -174,6 +174,23 @@ def _rows(reg: Registry, space_name: str, where: tuple[tuple[str, str], ...]) ->
     return meta, np.concatenate(parts) if parts else np.zeros((0, 0)), metric
 
 
+def map_space(reg: Registry, wanted: str | None) -> str:
+    """The space to draw: the named one, else ``FUTE_DEFAULT_SPACE``, else the space holding the
+    most vectors (a map is a view, so unlike a query it need not refuse when several exist).
+
+    Raises:
+        InvalidDataError: No space holds any vector yet.
+    """
+    if wanted:
+        return wanted
+    if reg.settings.default_space:
+        return reg.settings.default_space
+    counts = [(n, s.name) for s, n in reg.spaces() if n > 0]
+    if not counts:
+        raise InvalidDataError("no embeddings yet; run `fute quickstart` or `fute embed NAME --space S`")
+    return min(counts, key=lambda c: (-c[0], c[1]))[1]
+
+
 def build_map(
     reg: Registry, space: str, where: tuple[tuple[str, str], ...] = (), method: str = "pca", seed: int = 0
 ) -> TaskMap:

@@ -120,3 +120,21 @@ def test_cli_map(fake_reg: Registry, tmp_path: Path, capsys: pytest.CaptureFixtu
     assert main([*base, "map", "--out", str(out), "--color", "nope"]) == 2
     assert main([*base, "map", "--out", str(out), "--where", "broken"]) == 2
     assert main([*base, "map", "--out", str(tmp_path / "no" / "m.png")]) == 2
+
+
+def test_default_space_is_the_one_with_most_vectors(fake_reg: Registry, tmp_path: Path) -> None:
+    from query.taskmap import map_space
+    from registry.api import EmbeddingItem
+    from registry.settings import Settings
+    from registry.spaces import SpaceConfig
+
+    fake_reg.create_space(SpaceConfig(name="aaa-small", surrogate="fake", method="fake2", dim=4))
+    fake_reg.put_embeddings("aaa-small", [EmbeddingItem(1, np.ones(4, dtype=np.float32))])
+    assert map_space(fake_reg, None) == "fake" and map_space(fake_reg, "aaa-small") == "aaa-small"
+    pinned = Registry(fake_reg.settings.model_copy(update={"default_space": "aaa-small"}))
+    assert map_space(pinned, None) == "aaa-small"
+    pinned.close()
+    empty = Registry(Settings.build(home=tmp_path / "empty"))
+    empty.init()
+    with pytest.raises(InvalidDataError, match="no embeddings yet"):
+        map_space(empty, None)
