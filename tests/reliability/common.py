@@ -66,7 +66,7 @@ def write_figures(part: str, figures: dict[str, Any]) -> Path:
 
 
 def table_hashes(db_url: str) -> dict[str, str]:
-    """sha256 of every table's rows, ordered by every column (an ordered dump).
+    """sha256 of every table's rows, in a fixed order (an ordered dump).
 
     Args:
         db_url: SQLAlchemy URL of the registry database.
@@ -80,10 +80,11 @@ def table_hashes(db_url: str) -> dict[str, str]:
         with engine.connect() as conn:
             for table in sorted(inspect(conn).get_table_names()):
                 cols = [c["name"] for c in inspect(conn).get_columns(table)]
-                order = ", ".join(f'"{c}"' for c in cols)
+                quoted = ", ".join(f'"{c}"' for c in cols)
+                rows = conn.execute(text(f'SELECT {quoted} FROM "{table}"')).all()
                 digest = hashlib.sha256()
-                for row in conn.execute(text(f'SELECT * FROM "{table}" ORDER BY {order}')):
-                    digest.update(repr(tuple(row)).encode())
+                for line in sorted(repr(tuple(row)) for row in rows):  # sorted here: JSON has no SQL order
+                    digest.update(line.encode())
                 out[table] = digest.hexdigest()
         return out
     finally:
