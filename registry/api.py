@@ -67,7 +67,7 @@ class Registry:
         self.settings = settings
         self.db = Database(settings)
         self.hook = hook
-        self.indexes = SpaceIndexes(settings.index_dir, settings.lock_timeout_s, hook)
+        self.indexes = SpaceIndexes(settings.index_dir, settings.lock_timeout_s, hook, settings.index_mmap)
         self.filters = FilterCache()
 
     @classmethod

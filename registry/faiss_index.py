@@ -194,3 +194,14 @@ def serialize(index: Any) -> bytes:
 def deserialize(blob: bytes) -> Any:
     """Bytes back to an index (raises RuntimeError from FAISS on garbage)."""
     return faiss.deserialize_index(np.frombuffer(blob, dtype=np.uint8))
+
+
+def read_mmap(path: str) -> Any:
+    """Open a serialised index memory-mapped and read-only (``IO_FLAG_MMAP_IFC``): the vectors stay
+    in the page cache shared by every reader process instead of one heap copy each. The result must
+    never be modified (FAISS aborts the process on a write to read-only mapped lists).
+
+    Raises:
+        RuntimeError: FAISS could not parse the file.
+    """
+    return faiss.read_index(path, faiss.IO_FLAG_MMAP_IFC | faiss.IO_FLAG_READ_ONLY)

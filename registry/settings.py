@@ -27,6 +27,9 @@ class Settings(BaseSettings):
             run slower than with 1 thread each.
         api_token: Bearer token of the HTTP service's write endpoints (``FUTE_API_TOKEN``); none
             means the service is read-only.
+        index_mmap: Read replica (``FUTE_INDEX_MMAP=1``): open the published index snapshots
+            memory-mapped and read-only, as the single index publisher last wrote them; such a
+            process cannot write.
     """
 
     model_config = SettingsConfigDict(env_prefix="FUTE_", extra="ignore")
@@ -38,6 +41,7 @@ class Settings(BaseSettings):
     default_space: str | None = None
     threads: int | None = None
     api_token: str | None = None
+    index_mmap: bool = False
 
     @classmethod
     def build(cls, home: str | Path | None = None, db: str | None = None) -> Settings:

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from registry import faiss_index as fx
 from registry import snapshot as snap
 from registry.embeddings import WriteResult, embedding_ids, iter_vectors
-from registry.errors import IndexCorruptError, LockTimeoutError
+from registry.errors import ConfigError, IndexCorruptError, LockTimeoutError
 from registry.models import EmbeddingSpace
 from registry.spaces import index_spec
 
@@ -51,13 +51,18 @@ class LoadedIndex:
 class SpaceIndexes:
     """Open indexes of one registry home, cached per process."""
 
-    def __init__(self, index_dir: Path, lock_timeout_s: float, hook: Hook | None = None) -> None:
+    def __init__(
+        self, index_dir: Path, lock_timeout_s: float, hook: Hook | None = None, mmap: bool = False
+    ) -> None:
         """Args:
         index_dir: ``<home>/indexes``.
         lock_timeout_s: How long to wait for another writer of a space.
         hook: Optional ``callable(step)`` called between write steps (crash-injection tests).
+        mmap: Read replica: open published snapshots memory-mapped and read-only, as published
+            (never reconciled in place); this process may not write.
         """
         self.index_dir = index_dir
+        self.mmap = mmap
         self.lock_timeout_s = lock_timeout_s
         self.hook = hook
         self._cache: dict[int, LoadedIndex] = {}
@@ -73,7 +78,13 @@ class SpaceIndexes:
 
         Raises:
             LockTimeoutError: Another process kept the lock past the timeout.
+            ConfigError: This process is a memory-mapped read replica.
         """
+        if self.mmap:
+            raise ConfigError(
+                "this process opens indexes memory-mapped read-only (FUTE_INDEX_MMAP=1) and cannot "
+                "write; run writes (ingest, maintain) in a process without FUTE_INDEX_MMAP"
+            )
         folder = self.folder(space_id)
         folder.mkdir(parents=True, exist_ok=True)
         lock = FileLock(str(folder / snap.LOCK), timeout=self.lock_timeout_s)
@@ -93,6 +104,8 @@ class SpaceIndexes:
     def load(self, session: Session, space: EmbeddingSpace) -> LoadedIndex:
         """The index of a space, current with SQL (published snapshot, reconciled or rebuilt)."""
         with self._mutex:
+            if self.mmap:
+                return self._load_replica(session, space)
             cached = self._cache.get(space.id)
             if cached and cached.generation == space.generation and cached.fingerprint == space.fingerprint:
                 return cached
@@ -202,6 +215,33 @@ class SpaceIndexes:
                 return None
             return LoadedIndex(index, manifest.generation, manifest.fingerprint, published=True)
         return None
+
+    def _load_replica(self, session: Session, space: EmbeddingSpace) -> LoadedIndex:
+        """Read-replica load: the latest published snapshot, memory-mapped (reopened when a newer
+        one is published); an in-memory build from SQL only when nothing usable is published."""
+        folder = self.folder(space.id)
+        cached = self._cache.get(space.id)
+        for _attempt in range(3):  # the writer may delete the file we were about to map
+            try:
+                manifest = snap.read_manifest(folder)
+            except IndexCorruptError:
+                break
+            if manifest is None or not _matches(manifest, space):
+                break
+            if cached and cached.published and cached.generation == manifest.generation:
+                return cached
+            try:
+                snap.read_index_bytes(folder, manifest)  # checksum, once per published generation
+                index = fx.read_mmap(str(folder / manifest.file))
+            except (IndexCorruptError, RuntimeError):
+                continue
+            if index.ntotal == manifest.ntotal and index.d == space.dim:
+                self._cache[space.id] = LoadedIndex(index, manifest.generation, manifest.fingerprint, True)
+                return self._cache[space.id]
+        if cached and not cached.published and cached.generation == space.generation:
+            return cached
+        self._cache[space.id] = self._build(session, space)
+        return self._cache[space.id]
 
     def _build(self, session: Session, space: EmbeddingSpace) -> LoadedIndex:
         """A fresh index holding every SQL vector of the space."""
