@@ -199,18 +199,55 @@ class Registry:
             One list of hits per query, best first; hits SQL does not know are dropped.
         """
         with self.db.read() as session:
-            space = get_space(session, space_name)
-            q = prepare(queries, space.dim, space.metric)
-            loaded = self.indexes.load(session, space)
-            index = loaded.index
-            finder: Finder = lambda row, want: fx.search(index, row[None, :], want, None, nprobe)  # noqa: E731
-            if flt is not None:
-                # Resolved in memory from columns checked against SQL (registry.filter_index).
-                resolved = plan_filter(self.filters.get(session, space, loaded), flt)
-                if resolved.empty:
-                    return [[] for _ in range(len(q))]
-                finder = resolved.finder(index)
-            return [self._search_one(session, space.id, finder, row, k, index.ntotal) for row in q]
+            space_id, q, finder, ntotal = self._finder(session, space_name, queries, flt, nprobe)
+            if finder is None:
+                return [[] for _ in range(len(q))]
+            return [self._search_one(session, space_id, finder, row, k, ntotal) for row in q]
+
+    def search_ids(
+        self,
+        space_name: str,
+        queries: npt.ArrayLike,
+        k: int = 10,
+        flt: SearchFilter | None = None,
+        nprobe: int | None = None,
+    ) -> list[tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]]:
+        """Like ``search`` without hydrating hits from SQL: (scores, embedding ids) per query.
+
+        For callers that only need ids (batch jobs, benchmarks of the vector path). An id may
+        belong to a vector deleted by a concurrent writer; ``search`` drops those.
+
+        Returns:
+            One pair of arrays of shape (k,) per query; missing slots have id -1.
+        """
+        with self.db.read() as session:
+            _, q, finder, _ = self._finder(session, space_name, queries, flt, nprobe)
+            if finder is None:
+                empty = (np.full(k, -np.inf, dtype=np.float32), np.full(k, -1, dtype=np.int64))
+                return [empty for _ in range(len(q))]
+            return [(s[0], i[0]) for s, i in (finder(row, k) for row in q)]
+
+    def _finder(
+        self,
+        session: Any,
+        space_name: str,
+        queries: npt.ArrayLike,
+        flt: SearchFilter | None,
+        nprobe: int | None,
+    ) -> tuple[int, npt.NDArray[np.float32], Finder | None, int]:
+        """Space id, prepared queries, the search function (None: nothing passes the filter), ntotal."""
+        space = get_space(session, space_name)
+        q = prepare(queries, space.dim, space.metric)
+        loaded = self.indexes.load(session, space)
+        index = loaded.index
+        finder: Finder = lambda row, want: fx.search(index, row[None, :], want, None, nprobe)  # noqa: E731
+        if flt is not None:
+            # Resolved in memory from columns checked against SQL (registry.filter_index).
+            resolved = plan_filter(self.filters.get(session, space, loaded), flt)
+            if resolved.empty:
+                return space.id, q, None, int(index.ntotal)
+            finder = resolved.finder(index)
+        return space.id, q, finder, int(index.ntotal)
 
     def _search_one(
         self, session: Any, space_id: int, finder: Finder, query: Any, k: int, ntotal: int
@@ -221,7 +258,7 @@ class Registry:
             scores, ids = finder(query, want)
             found = [(float(s), int(i)) for s, i in zip(scores[0], ids[0], strict=True) if i >= 0]
             known = emb.hydrate(session, space_id, [i for _, i in found])
-            hits = [_hit(known[i], s) for s, i in found if i in known]
+            hits = [_hit(i, known[i], s) for s, i in found if i in known]
             if len(hits) >= k or len(found) < want or want >= ntotal:
                 return hits[:k]
             want *= 2
@@ -320,6 +357,6 @@ def _check_subjects(session: Any, subject_ids: Sequence[int]) -> None:
         raise SubjectNotFoundError(f"subject ids {unknown[:5]} are not in the catalogue; register them first")
 
 
-def _hit(pair: tuple[Subject, Any], score: float) -> Hit:
-    subject, row = pair
-    return Hit(row.id, subject.id, subject.name, subject.kind, score, dict(row.provenance or {}))
+def _hit(embedding_id: int, row: tuple[int, str, str, Any], score: float) -> Hit:
+    subject_id, name, kind, provenance = row
+    return Hit(embedding_id, subject_id, name, kind, score, dict(provenance or {}))

@@ -128,14 +128,19 @@ def iter_vectors(
             )
 
 
-def hydrate(session: Session, space_id: int, ids: Sequence[int]) -> dict[int, tuple[Subject, Embedding]]:
-    """Subjects and rows of the given embedding ids that SQL knows in this space."""
+def hydrate(session: Session, space_id: int, ids: Sequence[int]) -> dict[int, tuple[int, str, str, Any]]:
+    """(subject id, name, kind, provenance) of the given embedding ids that SQL knows in this space.
+
+    Plain columns, not ORM entities: this runs once per search and entity loading (polymorphic
+    subjects) cost several times the vector search itself.
+    """
+    subjects = Subject.__table__
     rows = session.execute(
-        select(Embedding, Subject)
-        .join(Subject, Subject.id == Embedding.subject_id)
+        select(Embedding.id, subjects.c.id, subjects.c.name, subjects.c.kind, Embedding.provenance)
+        .join(subjects, subjects.c.id == Embedding.subject_id)
         .where(Embedding.space_id == space_id, Embedding.id.in_(list(ids)))
     ).all()
-    return {emb.id: (subj, emb) for emb, subj in rows}
+    return {int(r[0]): (int(r[1]), str(r[2]), str(r[3]), r[4]) for r in rows}
 
 
 def subject_embedding_ids(session: Session, subject_id: int) -> list[tuple[int, int]]:

@@ -1,0 +1,90 @@
+"""Ingestion and query speed benchmarks (issue 7, sections 4-5): one command, JSON results.
+
+Usage: python -m bench.speed [--quick] [--only query|ingest] [--out DIR]
+Full mode writes bench/results/{ingest,query}.json; --quick (CI, a few minutes) writes
+bench/results/quick/. Single-threaded BLAS/OpenMP unless set otherwise: one query is one thread,
+and the machine is shared.
+"""
+
+from __future__ import annotations
+
+import os
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")  # before numpy/faiss load their thread pools
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import platform  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+RESULTS = Path(__file__).parent / "results"
+# (n, dim, data): clustered at every scale; uniform once, as the worst case for approximate search.
+FULL_QUERY = [
+    (10_000, 384, "clustered"),
+    (100_000, 384, "clustered"),
+    (100_000, 384, "uniform"),
+    (10_000, 1024, "clustered"),
+    (100_000, 1024, "clustered"),
+    (1_000_000, 384, "clustered"),
+]
+QUICK_QUERY = [(20_000, 384, "clustered")]
+
+
+def log(msg: str) -> None:
+    """Progress line with a UTC timestamp."""
+    print(time.strftime("%H:%M:%S", time.gmtime()), msg, flush=True)
+
+
+def machine() -> dict[str, Any]:
+    """What the figures were measured on."""
+    return {
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "threads": os.environ.get("OMP_NUM_THREADS"),
+        "note": "2-core VM shared with other engineers' jobs while measuring",
+    }
+
+
+def run_query(out: Path, quick: bool) -> None:
+    """Section 5: write query.json record by record (a partial run keeps what it measured)."""
+    from bench.query_speed import run_config
+
+    configs = QUICK_QUERY if quick else FULL_QUERY
+    n_queries, peer_queries, chroma_max = (300, 300, 20_000) if quick else (1000, 300, 100_000)
+    records: list[dict[str, Any]] = []
+    for n, dim, data in configs:
+        log(f"query: n={n} dim={dim} data={data}")
+        records += run_config(n, dim, data, n_queries, chroma_max, peer_queries, log)
+        (out / "query.json").write_text(json.dumps(records, indent=1) + "\n", encoding="utf-8")
+    (out / "query_machine.json").write_text(json.dumps(machine(), indent=1) + "\n", encoding="utf-8")
+
+
+def run_ingest(out: Path, quick: bool) -> None:
+    """Section 4: write ingest.json."""
+    from bench.ingest_speed import run_ingest as ingest
+
+    result = ingest(n_examples=128 if quick else 1000, log=log)
+    (out / "ingest.json").write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+
+
+def main() -> None:
+    """Parse arguments and run the selected benchmarks."""
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--quick", action="store_true", help="reduced mode for CI (a few minutes)")
+    ap.add_argument("--only", choices=["query", "ingest"], default=None)
+    ap.add_argument("--out", default=None, help="results folder (default bench/results[/quick])")
+    args = ap.parse_args()
+    out = Path(args.out) if args.out else (RESULTS / "quick" if args.quick else RESULTS)
+    out.mkdir(parents=True, exist_ok=True)
+    if args.only in (None, "query"):
+        run_query(out, args.quick)
+    if args.only in (None, "ingest"):
+        run_ingest(out, args.quick)
+
+
+if __name__ == "__main__":
+    main()
