@@ -70,6 +70,7 @@ class RunConfig:
         prompt_probes: Size of the probe set of the prompt space (SmolLM2 MTEs).
         prompts_per_family: FUTE prompt templates used per family (the first ones of each file).
         sketch_dims: Sketch dimensions compared with the uncompressed TaskEmb statistic.
+        reduced: Smaller per-DTE budgets than the spaces' defaults (see ``reduced_config``).
     """
 
     quick: bool
@@ -84,6 +85,7 @@ class RunConfig:
     prompt_probes: int = 256
     prompts_per_family: int = 10
     sketch_dims: tuple[int, ...] = (1024, 4096, 16384)
+    reduced: bool = False
 
     @property
     def out_dir(self) -> Path:
@@ -112,6 +114,30 @@ def full_config() -> RunConfig:
         spaces=FULL_SPACES,
         classifier_tasks=("imdb", "snli", "qqp", "boolq", "wic", "rte"),
         prompts_per_family=5,
+    )
+
+
+def reduced_config() -> RunConfig:
+    """The full task set with smaller per-DTE budgets, for a machine too busy for the full run
+    (every budget is recorded in the spaces and in ``config``): TextEmb over 256 examples, TaskEmb
+    with 4 fine-tuning steps and a 64-example gradient pass, TuPaTE with 8 prefix steps,
+    classifiers with 30 steps, SmolLM2 prompts over 64 probes."""
+    small = {"train_steps": 4, "grad_examples": 64}
+    return RunConfig(
+        quick=False,
+        tasks=ALL_TASKS,
+        max_examples=1000,
+        spaces=(
+            SpaceSpec("textemb", "textemb", {"max_examples": 256}),
+            SpaceSpec("taskemb-fute", "taskemb", {"variant": "fute", **small}),
+            SpaceSpec("taskemb-fisher", "taskemb", {"variant": "fisher", **small}),
+            SpaceSpec("tupate", "tupate", {"train_steps": 8}),
+        ),
+        classifier_tasks=("imdb", "snli", "qqp", "boolq", "wic", "rte"),
+        classifier_steps=30,
+        prompt_probes=64,
+        prompts_per_family=3,
+        reduced=True,
     )
 
 
@@ -206,6 +232,19 @@ def has_vector(reg: Registry, space: str, name: str, kind: str) -> bool:
     except LookupError:
         return False
     return True
+
+
+def wait_for_vectors(reg: Registry, space: str, tasks: tuple[str, ...], timeout_s: float = 7200) -> None:
+    """Block until every task has a vector in the space (another process of the run computes them).
+
+    Raises:
+        TimeoutError: They did not all appear within ``timeout_s``.
+    """
+    deadline = time.monotonic() + timeout_s
+    while not all(has_vector(reg, space, t, "dataset") for t in tasks):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"DTEs of {space} still missing after {timeout_s:.0f} s; run its space first")
+        time.sleep(20)
 
 
 def write_json(path: Path, data: dict[str, Any]) -> None:

@@ -31,6 +31,7 @@ from bench.common import (
     has_vector,
     open_registry,
     quick_config,
+    reduced_config,
     register_tasks,
     say,
     write_json,
@@ -50,6 +51,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Command-line options."""
     ap = argparse.ArgumentParser(description="Quality benchmarks (issue 7, sections 1-3).")
     ap.add_argument("--quick", action="store_true", help="reduced CI mode (bench/results/quick/)")
+    ap.add_argument("--reduced", action="store_true", help="all tasks, smaller DTE budgets (busy machine)")
+    ap.add_argument("--reverse", action="store_true", help="embed tasks in reverse order (a 2nd process)")
     ap.add_argument("--parts", default=",".join(PARTS), help=f"comma-separated subset of {','.join(PARTS)}")
     ap.add_argument(
         "--home", type=Path, default=None, help="registry home to keep and resume (default: temp)"
@@ -99,7 +102,12 @@ def write_taskweb(engine: Engine, cfg: RunConfig) -> None:
 
 
 def run(
-    engine: Engine, cfg: RunConfig, parts: set[str], capture: StatisticCapture, embed: set[str] | None
+    engine: Engine,
+    cfg: RunConfig,
+    parts: set[str],
+    capture: StatisticCapture,
+    embed: set[str] | None,
+    reverse: bool = False,
 ) -> None:
     """Run the chosen parts in dependency order, writing and checking each result file.
 
@@ -109,13 +117,15 @@ def run(
         parts: Which of ``PARTS`` to run.
         capture: Where the uncompressed TaskEmb statistics go (sketch part).
         embed: Spaces this process computes (None: all).
+        reverse: Embed tasks last to first (so two processes filling one space meet in the middle).
     """
     out, started = cfg.out_dir, time.perf_counter()
     specs = [s for s in cfg.spaces if embed is None or s.label in embed]
+    tasks = tuple(reversed(cfg.tasks)) if reverse else cfg.tasks
     fute = next(s for s in cfg.spaces if s.label == FUTE_SPACE)
     if fute in specs and parts & {"taskweb", "sketch", "models"}:
         with capturing(capture):
-            embed_space(engine, fute, cfg.tasks, "default", capture.label if "sketch" in parts else None)
+            embed_space(engine, fute, tasks, "default", capture.label if "sketch" in parts else None)
     if "sketch" in parts:
         say("sketch fidelity")
         doc = {**fidelity(engine.reg, capture, cfg.tasks, cfg.sketch_dims), "config": cfg.to_dict()}
@@ -130,7 +140,7 @@ def run(
         write_taskweb(engine, cfg)
         for spec in specs:
             if spec is not fute:
-                embed_space(engine, spec, cfg.tasks, "default")
+                embed_space(engine, spec, tasks, "default")
                 write_taskweb(engine, cfg)
     if "prompts" in parts:
         doc = merge_json(out / "unified.json", {**run_prompts(engine, cfg, fute), "config": cfg.to_dict()})
@@ -141,7 +151,7 @@ def run(
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit status."""
     args = parse_args(argv)
-    cfg = quick_config() if args.quick else full_config()
+    cfg = quick_config() if args.quick else reduced_config() if args.reduced else full_config()
     if args.prompts_per_family is not None:
         cfg = replace(cfg, prompts_per_family=args.prompts_per_family)
     home = args.home or Path(tempfile.mkdtemp(prefix="fute-bench-"))
@@ -151,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
         say(f"registering {len(cfg.tasks)} TaskWeb tasks (<= {cfg.max_examples} examples each) in {home}")
         register_tasks(reg, cfg.tasks, cfg)
         ensure_probe_set(engine, "default", cfg.probes, cfg.tasks)
-        run(engine, cfg, args.parts, StatisticCapture(home / "sketch-stats"), args.embed)
+        run(engine, cfg, args.parts, StatisticCapture(home / "sketch-stats"), args.embed, args.reverse)
     finally:
         if args.home is None:
             shutil.rmtree(home, ignore_errors=True)

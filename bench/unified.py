@@ -20,7 +20,17 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bench.common import RunConfig, SpaceSpec, ensure_space, has_subject, has_vector, say, shared_dir, timed
+from bench.common import (
+    RunConfig,
+    SpaceSpec,
+    ensure_space,
+    has_subject,
+    has_vector,
+    say,
+    shared_dir,
+    timed,
+    wait_for_vectors,
+)
 from bench.taskweb_quality import embed_space
 from ingest.engine import Engine
 from ingest.finetune import finetune_classifier
@@ -75,6 +85,7 @@ def run_models(engine: Engine, cfg: RunConfig, space: str) -> dict[str, Any]:
             register_model(engine.reg, name, str(folder), "classifier", (("trained_on", task),))
         if not has_vector(engine.reg, space, name, "model"):
             seconds["mte"] += engine.embed(space, name, "model").seconds
+        wait_for_vectors(engine.reg, space, cfg.tasks)
         ranked = nearest_datasets(engine, space, name, len(cfg.tasks))
         rank = ranked.index(task) + 1
         per_model[name] = {"trained_on": task, "rank_of_own_task": rank, "nearest": ranked[:3]}
@@ -117,7 +128,7 @@ def run_prompts(engine: Engine, cfg: RunConfig, fute: SpaceSpec) -> dict[str, An
         ``{"prompt_family_top1", "n_prompts", "prompts": {...}, ...}``.
     """
     family_of = {t: f for f, tasks in FAMILIES.items() for t in tasks if t in cfg.tasks}
-    probes = ensure_probe_set(engine, "prompt-probes", cfg.prompt_probes, cfg.tasks)
+    probes = ensure_probe_set(engine, f"prompt-probes-{cfg.prompt_probes}", cfg.prompt_probes, cfg.tasks)
     spec = replace(fute, label=PROMPT_SPACE)
     ensure_space(engine, spec, probes)
     dte_seconds = embed_space(engine, spec, tuple(family_of), probes)
