@@ -238,6 +238,18 @@ def test_map_page_hover_and_click(site: Site, browser: Any) -> None:
     assert "/ui/subject/dataset/newsgroups" in browser.current_url
 
 
+def test_standalone_map_file_hover(site: Site, browser: Any) -> None:
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    out = site.tmp / "map.html"
+    printed = cli(site.home, "map", "--out", str(out), "--color", "tag:family")
+    assert printed["space"] == SPACE and len(printed["points"]) == 5
+    browser.get(out.as_uri())  # a file:// page: works with no server and no network
+    ActionChains(browser).move_to_element(css(browser, 'g.pt[data-name="sst2"] circle')).perform()
+    assert css(browser, "#tip").text == "sst2 (dataset, sentiment)"
+    shot(browser, "05-standalone-map-file")
+
+
 def test_eval_page_matches_fute_eval(site: Site, browser: Any) -> None:
     browser.get(site.url + "/ui/eval")
     report = cli(site.home, "eval", "--space", SPACE)
@@ -253,7 +265,7 @@ def test_eval_page_matches_fute_eval(site: Site, browser: Any) -> None:
     for target, metrics in report["targets"].items():
         assert table[target][1] == f"{metrics['ndcg']:.3f}"
     assert len(browser.find_elements("css selector", "svg.bars rect.bar")) >= len(report["targets"]) + 1
-    shot(browser, "05-eval")
+    shot(browser, "06-eval")
 
 
 def test_jobs_page_progress_and_refresh(site: Site, browser: Any) -> None:
@@ -264,7 +276,7 @@ def test_jobs_page_progress_and_refresh(site: Site, browser: Any) -> None:
     assert bar.get_attribute("value") == bar.get_attribute("max") == "11"
     css(browser, "details summary").click()
     assert len(rows(browser, "entries-1")) == 11
-    shot(browser, "06-jobs")
+    shot(browser, "07-jobs")
     extra = site.tmp / "extra.yaml"  # a second job while the page is open: the page refreshes itself
     extra.write_text("datasets:\n  - {source: pkg:cb, name: cb, tags: {family: nli}, limit: 32}\n")
     assert main(["--home", str(site.home), "ingest", "catalogue", str(extra)]) == 0
@@ -272,4 +284,4 @@ def test_jobs_page_progress_and_refresh(site: Site, browser: Any) -> None:
     while not browser.find_elements("css selector", '#jobs tr[data-job="2"]') and time.monotonic() < deadline:
         time.sleep(0.5)
     assert css(browser, '#jobs tr[data-job="2"]').get_attribute("data-status") in ("running", "done")
-    shot(browser, "07-jobs-refreshed")
+    shot(browser, "08-jobs-refreshed")
