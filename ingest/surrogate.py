@@ -101,7 +101,8 @@ def load_surrogate(
         torch.set_num_threads(threads)
     try:
         tokenizer = AutoTokenizer.from_pretrained(path)
-        model = AutoModel.from_pretrained(path)
+        # safetensors only: a pickled checkpoint (pytorch_model.bin) is refused, never unpickled
+        model = AutoModel.from_pretrained(path, use_safetensors=True)
     except (OSError, ValueError) as exc:
         raise ConfigError(
             f"cannot load surrogate {name!r} from {path!r} ({str(exc).splitlines()[0]}); pass a local model "

@@ -41,7 +41,10 @@ class HFClassifier:
 
         try:
             self._tokenizer: Any = AutoTokenizer.from_pretrained(source)
-            self._model: Any = AutoModelForSequenceClassification.from_pretrained(source)
+            # safetensors only: a pickled checkpoint (pytorch_model.bin) is refused, never unpickled
+            self._model: Any = AutoModelForSequenceClassification.from_pretrained(
+                source, use_safetensors=True
+            )
         except (OSError, ValueError, KeyError) as exc:
             first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise ConfigError(
