@@ -52,10 +52,12 @@ alembic-check: install
 # Benchmarks (issue 7). Full mode writes bench/results/*.json (the figures in docs/BENCHMARKS.md);
 # --quick is the reduced mode that CI runs, writing bench/results/quick/*.json.
 bench: install
+	$(BIN)/pip install -q -e ".[bench]"
 	$(BIN)/python -m bench.quality
 	$(BIN)/python -m bench.speed
 
 bench-quick: install
+	$(BIN)/pip install -q -e ".[bench]"
 	$(BIN)/python -m bench.quality --quick
 	$(BIN)/python -m bench.speed --quick
 
