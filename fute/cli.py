@@ -17,6 +17,7 @@ from fute.cli_embed import add_commands as add_engine_commands
 from fute.cli_maintain import add_commands as add_maintain_commands
 from fute.cli_map import add_commands as add_map_commands
 from fute.cli_query import add_commands as add_query_commands
+from fute.cli_recall import add_recall_command
 from fute.cli_serve import add_commands as add_serve_commands
 from registry.api import Registry
 from registry.errors import RegistryError
@@ -176,6 +177,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--space", help="only this space"
     )
     add_maintain_commands(sub, maintain, leaf)
+    add_recall_command(maintain, leaf)
     add_data_commands(sub, ingest, leaf)
     add_engine_commands(sub, spaces, ingest, leaf)
     add_query_commands(sub, leaf)

@@ -21,6 +21,7 @@ from ingest.setup import register_model, register_prompt
 from ingest.surrogate import DEFAULT_SURROGATE
 from registry.api import Registry
 from registry.errors import InvalidDataError, SourceUnavailableError
+from registry.faiss_index import INDEX_TYPES
 from registry.settings import Settings
 
 
@@ -170,7 +171,9 @@ def add_commands(sub: Any, spaces: Any, ingest: Any, leaf: Leaf) -> None:
     p.add_argument("--dim", type=int, help="sketch dimension (taskemb; default 4096)")
     p.add_argument("--probe", help="probe set (needed to embed models and prompts)")
     p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help="method hyper-parameter")
-    p.add_argument("--index", default="flat", choices=["flat", "ivf"], help="FAISS index type")
+    p.add_argument(
+        "--index", default="flat", choices=INDEX_TYPES, help="FAISS index type (ivfpq: compressed)"
+    )
     p = leaf(ingest, "model", cmd_ingest_model, "register a model (a black box) and embed it")
     p.add_argument("source", help="Hugging Face id or local folder (classifier), LLM source, or endpoint URL")
     p.add_argument("--name", required=True)

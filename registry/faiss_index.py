@@ -19,7 +19,11 @@ from registry.errors import ConfigError
 # returns; treat the module as untyped rather than scatter ignores.
 faiss: Any = _faiss
 
-INDEX_TYPES = ("flat", "ivf")
+# ivfpq: IVF with product-quantised codes (m bytes per vector at 8 bits), for spaces whose raw
+# vectors do not fit in memory. No HNSW: FAISS's HNSW cannot remove ids, and rows are deleted.
+INDEX_TYPES = ("flat", "ivf", "ivfpq")
+# Training sample drawn from SQL for approximate indexes (the rest is streamed in batches).
+TRAIN_MAX = 100_000
 # FAISS warns below ~39 training points per centroid; keep lists populated.
 _POINTS_PER_LIST = 39
 
@@ -42,6 +46,8 @@ class IndexSpec:
     nlist: int = 256
     nprobe: int = 16
     min_train: int = 1024
+    pq_m: int = 0
+    pq_nbits: int = 8
 
     def validate(self) -> None:
         """Raise ConfigError for an unknown index type or metric, or a bad dimension."""
@@ -71,29 +77,55 @@ def build(spec: IndexSpec, ids: npt.NDArray[np.int64], vectors: npt.NDArray[np.f
     Returns:
         A populated FAISS index.
     """
-    if spec.index_type == "ivf" and len(ids) >= spec.min_train:
-        index = _trained_ivf(spec, vectors)
-    else:
-        quantizer = faiss.IndexFlatL2(spec.dim) if spec.metric == "l2" else faiss.IndexFlatIP(spec.dim)
-        index = faiss.IndexIDMap2(quantizer)
+    index = empty(spec, len(ids), vectors[:TRAIN_MAX] if trains(spec, len(ids)) else None)
     if len(ids):
         index.add_with_ids(vectors, ids)
     return index
 
 
+def trains(spec: IndexSpec, n: int) -> bool:
+    """True when a space of ``n`` vectors gets a trained (approximate) index rather than exact
+    search (below the threshold exact search is both better and cheap)."""
+    return spec.index_type != "flat" and n >= train_threshold(spec)
+
+
+def train_threshold(spec: IndexSpec) -> int:
+    """Vectors needed to train: ``min_train``, and for IVF-PQ at least one per PQ centroid."""
+    return max(spec.min_train, 2**spec.pq_nbits) if spec.index_type == "ivfpq" else spec.min_train
+
+
+def empty(spec: IndexSpec, n: int, train: npt.NDArray[np.float32] | None) -> Any:
+    """An empty index for a space of ``n`` vectors: trained on ``train`` when ``trains`` says so,
+    else the exact bootstrap index."""
+    if train is not None and trains(spec, n):
+        return _trained_ivf(spec, train)
+    quantizer = faiss.IndexFlatL2(spec.dim) if spec.metric == "l2" else faiss.IndexFlatIP(spec.dim)
+    return faiss.IndexIDMap2(quantizer)
+
+
 def should_train(spec: IndexSpec, index: Any) -> bool:
-    """True when an ``ivf`` space still runs on its exact bootstrap index but now holds enough
-    vectors to train IVF (below ``min_train`` exact search is both better and cheap)."""
-    return (
-        spec.index_type == "ivf" and not isinstance(index, faiss.IndexIVF) and index.ntotal >= spec.min_train
-    )
+    """True when an approximate space still runs on its exact bootstrap index but now holds
+    enough vectors to train."""
+    return not isinstance(index, faiss.IndexIVF) and trains(spec, int(index.ntotal))
+
+
+def pq_subquantizers(dim: int, wanted: int) -> int:
+    """PQ sub-vectors: ``wanted`` if it divides ``dim``, else the largest divisor of ``dim`` of at
+    most 64 that leaves at least 4 dimensions per sub-vector (1 when none)."""
+    if wanted and dim % wanted == 0:
+        return wanted
+    return max([m for m in range(1, min(64, dim // 4) + 1) if dim % m == 0] or [1])
 
 
 def _trained_ivf(spec: IndexSpec, vectors: npt.NDArray[np.float32]) -> Any:
     """An IVF index trained on ``vectors`` with a direct map (so ids can be removed and read back)."""
     nlist = max(1, min(spec.nlist, len(vectors) // _POINTS_PER_LIST))
     quantizer = faiss.IndexFlatL2(spec.dim) if spec.metric == "l2" else faiss.IndexFlatIP(spec.dim)
-    index = faiss.IndexIVFFlat(quantizer, spec.dim, nlist, spec.faiss_metric)
+    if spec.index_type == "ivfpq":
+        m = pq_subquantizers(spec.dim, spec.pq_m)
+        index = faiss.IndexIVFPQ(quantizer, spec.dim, nlist, m, spec.pq_nbits, spec.faiss_metric)
+    else:
+        index = faiss.IndexIVFFlat(quantizer, spec.dim, nlist, spec.faiss_metric)
     index.cp.seed = 1234  # deterministic k-means
     index.train(vectors)
     index.set_direct_map_type(faiss.DirectMap.Hashtable)

@@ -244,11 +244,22 @@ class SpaceIndexes:
         return self._cache[space.id]
 
     def _build(self, session: Session, space: EmbeddingSpace) -> LoadedIndex:
-        """A fresh index holding every SQL vector of the space."""
-        parts = list(iter_vectors(session, space))
-        ids = np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, dtype=np.int64)
-        vecs = np.concatenate([p[1] for p in parts]) if parts else np.zeros((0, space.dim), dtype=np.float32)
-        index = fx.build(index_spec(space), ids, vecs)
+        """A fresh index holding every SQL vector of the space, streamed from SQL in batches.
+
+        An approximate index is trained on a random sample of at most ``fx.TRAIN_MAX`` vectors;
+        the rest never has to be in memory at once (what IVF-PQ is for).
+        """
+        spec = index_spec(space)
+        all_ids = embedding_ids(session, space.id)
+        train = None
+        if fx.trains(spec, len(all_ids)):
+            rng = np.random.default_rng(1234)  # deterministic sample: rebuilds give the same index
+            sample = np.sort(rng.choice(all_ids, size=min(len(all_ids), fx.TRAIN_MAX), replace=False))
+            train = np.concatenate([v for _, v in iter_vectors(session, space, ids=sample.tolist())])
+        index = fx.empty(spec, len(all_ids), train)
+        del train
+        for ids, vecs in iter_vectors(session, space):
+            index.add_with_ids(vecs, ids)
         return LoadedIndex(index, space.generation, space.fingerprint, published=False)
 
     def _reconcile(self, session: Session, space: EmbeddingSpace, loaded: LoadedIndex) -> None:

@@ -26,7 +26,7 @@ class SpaceConfig:
         dim: Vector dimension.
         params: Every hyper-parameter that changes vectors (JSON-serialisable).
         metric: ``cosine`` (default), ``ip`` or ``l2``.
-        index_type: ``flat`` (exact, default) or ``ivf``.
+        index_type: ``flat`` (exact, default), ``ivf`` or ``ivfpq`` (approximate, trained).
         probe_set: Name of the probe set the space uses, if any.
     """
 
@@ -140,4 +140,6 @@ def index_spec(space: EmbeddingSpace) -> IndexSpec:
         nlist=int(space.params.get("ivf_nlist", 256)),
         nprobe=int(space.params.get("ivf_nprobe", 16)),
         min_train=int(space.params.get("ivf_min_train", 1024)),
+        pq_m=int(space.params.get("pq_m", 0)),
+        pq_nbits=int(space.params.get("pq_nbits", 8)),
     )
