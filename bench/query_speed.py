@@ -82,36 +82,42 @@ def exact_truth(
     return out
 
 
-def numpy_peer(
-    x: npt.NDArray[np.float32], mask: npt.NDArray[np.bool_] | None, q: npt.NDArray[np.float32], n: int
-) -> list[float]:
-    """Single-query times of numpy brute force on the pre-materialised subset."""
+def numpy_subset(x: npt.NDArray[np.float32], mask: npt.NDArray[np.bool_] | None) -> Callable[[Any], Any]:
+    """numpy brute force on the pre-materialised subset (materialised here, outside any timing)."""
     rows = np.arange(len(x)) if mask is None else np.flatnonzero(mask)
     sub = x if mask is None else np.ascontiguousarray(x[rows])
-
-    def one(i: int) -> npt.NDArray[np.int64]:
-        scores = sub @ q[i]
-        return rows[np.argpartition(-scores, K - 1)[:K]]
-
-    return timed(one, n)[0]
+    return lambda query: rows[np.argpartition(-(sub @ query), K - 1)[:K]]
 
 
-def registry_runs(
-    reg: Registry, name: str, flt: SearchFilter | None, q: npt.NDArray[np.float32], nprobe: int | None
-) -> tuple[list[float], list[npt.NDArray[np.int64]]]:
-    """Single-query times and hit rows (subject id - 1) through ``Registry.search``."""
+def interleaved(
+    reg: Registry,
+    name: str,
+    flt: SearchFilter | None,
+    q: Any,
+    nprobe: int | None,
+    peer: Callable[[Any], Any],
+    n_peer: int,
+) -> dict[str, Any]:
+    """Per query, back to back: ``Registry.search``, ``Registry.search_ids`` and the numpy peer.
+
+    Interleaving makes the comparison fair on a shared machine whose load changes by the minute.
+    """
     reg.search(name, q[0], k=K, flt=flt, nprobe=nprobe)  # warm: index load, filter columns
-
-    def one(i: int) -> npt.NDArray[np.int64]:
+    full, core, base, found = [], [], [], []
+    for i in range(len(q)):
+        t0 = time.perf_counter_ns()
         hits = reg.search(name, q[i], k=K, flt=flt, nprobe=nprobe)[0]
-        return np.asarray([h.subject_id - 1 for h in hits], dtype=np.int64)
-
-    return timed(one, len(q))
-
-
-def core_runs(reg: Registry, name: str, flt: SearchFilter | None, q: Any, nprobe: int | None) -> list[float]:
-    """Single-query times through ``Registry.search_ids``: the same path minus SQL hydration."""
-    return timed(lambda i: reg.search_ids(name, q[i], k=K, flt=flt, nprobe=nprobe), len(q))[0]
+        t1 = time.perf_counter_ns()
+        reg.search_ids(name, q[i], k=K, flt=flt, nprobe=nprobe)
+        t2 = time.perf_counter_ns()
+        if i < n_peer:
+            peer(q[i])
+            base.append((time.perf_counter_ns() - t2) / 1e6)
+        full.append((t1 - t0) / 1e6)
+        core.append((t2 - t1) / 1e6)
+        found.append(np.asarray([h.subject_id - 1 for h in hits], dtype=np.int64))
+    ratio = float(np.median(np.asarray(core[: len(base)]) / np.asarray(base)))
+    return {"full": full, "core": core, "numpy": base, "found": found, "core_over_numpy": round(ratio, 3)}
 
 
 def sql_filter_ms(reg: Registry, name: str, flt: SearchFilter, reps: int = 20) -> float:
@@ -168,16 +174,14 @@ def run_config(
             label: exact_truth(cat.vectors, np.arange(n) if m is None else np.flatnonzero(m), q)
             for label, m in ms.items()
         }
-        peers = {
-            label: pct(
-                numpy_peer(cat.vectors, m, q, min(peer_queries, n_queries) if m is None else n_queries)
-            )
-            for label, m in ms.items()
+        peers = {label: numpy_subset(cat.vectors, m) for label, m in ms.items()}
+        n_peer = {
+            label: n_queries if m is not None else min(peer_queries, n_queries) for label, m in ms.items()
         }
         chroma = chroma_peer(cat, q, truths, min(peer_queries, n_queries), log) if n <= chroma_max else {}
         records = []
         for index_type in ("flat", "ivf"):
-            records += _index_records(reg, cat, index_type, q, cal, truths, peers, chroma, log)
+            records += _index_records(reg, cat, index_type, (q, cal), truths, (peers, n_peer), chroma, log)
         reg.close()
         return records
     finally:
@@ -188,48 +192,54 @@ def _index_records(
     reg: Registry,
     cat: Catalogue,
     index_type: str,
-    q: Any,
-    cal: Any,
+    queries: tuple[Any, Any],
     truths: dict[str, Any],
-    peers: dict[str, Any],
+    peers: tuple[dict[str, Any], dict[str, int]],
     chroma: dict[str, Any],
     log: Callable[[str], None],
 ) -> list[dict[str, Any]]:
-    n, dim = cat.vectors.shape
+    """The three filter records of one index type (the space is freed afterwards)."""
+    (n, dim), (q, cal) = cat.vectors.shape, queries
     t0 = time.perf_counter()
     load_space(reg, index_type, cat, index_type, nlist_for(n))
     log(f"  {index_type} space loaded and indexed in {time.perf_counter() - t0:.1f}s")
     nprobe, cal_recall = None, None
     if index_type == "ivf":
-        cal_truth = exact_truth(cat.vectors, np.arange(n), cal)
-        nprobe, cal_recall = calibrate_nprobe(reg, index_type, cal, cal_truth)
+        nprobe, cal_recall = calibrate_nprobe(
+            reg, index_type, cal, exact_truth(cat.vectors, np.arange(n), cal)
+        )
         log(f"  nprobe={nprobe} (calibration recall {cal_recall})")
     out = []
     for label, (share, flt) in FILTERS.items():
         t0 = time.perf_counter()
-        reg.search(index_type, q[0], k=K, flt=flt, nprobe=nprobe)
+        reg.search(index_type, q[0], k=K, flt=flt, nprobe=nprobe)  # builds the filter columns
         warm_s = time.perf_counter() - t0
-        times, found = registry_runs(reg, index_type, flt, q, nprobe)
-        core = pct(core_runs(reg, index_type, flt, q, nprobe))
+        run = interleaved(reg, index_type, flt, q, nprobe, peers[0][label], peers[1][label])
+        core, numpy_t = pct(run["core"]), pct(run["numpy"])
         rec = {
             "n": n,
             "dim": dim,
             "data": cat.data,
             "index": index_type,
             "selectivity": share,
-            **pct(times),
-            "recall_at_10": recall(found, truths[label]),
+            **pct(run["full"]),
+            "recall_at_10": recall(run["found"], truths[label]),
             "n_queries": len(q),
-            "nprobe": nprobe,
-            "nlist": nlist_for(n) if index_type == "ivf" else None,
             "core_p50_ms": core["p50_ms"],
             "core_p99_ms": core["p99_ms"],
+            "core_over_numpy_p50": run["core_over_numpy"],
+            "nprobe": nprobe,
+            "nlist": nlist_for(n) if index_type == "ivf" else None,
+            "calibration_recall": cal_recall,
             "first_query_s": round(warm_s, 3),
             "sql_filter_p50_ms": sql_filter_ms(reg, index_type, flt) if flt is not None else None,
-            "peers": {"numpy_subset": peers[label], **({"chroma": chroma[label]} if label in chroma else {})},
+            "peers": {
+                "numpy_subset": {**numpy_t, "n_queries": len(run["numpy"])},
+                **({"chroma": chroma[label]} if label in chroma else {}),
+            },
         }
         log(
-            f"  {index_type} {label}: p50 {rec['p50_ms']} ms p99 {rec['p99_ms']} ms recall {rec['recall_at_10']} | numpy {peers[label]['p50_ms']} ms | chroma {chroma.get(label)}"
+            f"  {index_type} {label}: p50 {rec['p50_ms']} core {core['p50_ms']} ms p99 {rec['p99_ms']} recall {rec['recall_at_10']} | numpy {numpy_t['p50_ms']} | core/numpy {run['core_over_numpy']} | chroma {chroma.get(label)}"
         )
         out.append(rec)
     with reg.db.read() as session:

@@ -1,0 +1,63 @@
+"""Markdown tables of bench/results/{query,ingest}.json for docs/BENCHMARKS.md.
+
+Usage: python -m bench.speed_tables [results folder]
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+RESULTS = Path(__file__).parent / "results"
+
+
+def _f(value: Any, digits: int = 2) -> str:
+    return "–" if value is None else f"{value:.{digits}f}"
+
+
+def query_table(records: list[dict[str, Any]]) -> str:
+    """One row per record: our path (full and core), numpy floor, Chroma."""
+    head = (
+        "| N | dim | data | index | filter | p50 ms (p99) | core p50 ms (p99) | core / numpy | recall@10 |"
+        " numpy subset p50 ms | SQL id filter p50 ms (old path) | Chroma p50 ms (recall@10) |\n"
+        "|---|---|---|---|---|---|---|---|---|---|---|---|\n"
+    )
+    rows = []
+    for r in records:
+        chroma = r["peers"].get("chroma")
+        ch = f"{_f(chroma['p50_ms'])} ({_f(chroma['recall_at_10'])})" if chroma else "–"
+        index = r["index"] + (f" nprobe={r['nprobe']}/{r['nlist']}" if r.get("nprobe") else "")
+        rows.append(
+            f"| {r['n']:,} | {r['dim']} | {r['data']} | {index} | {int(r['selectivity'] * 100)}% |"
+            f" {_f(r['p50_ms'])} ({_f(r['p99_ms'])}) | {_f(r['core_p50_ms'])} ({_f(r['core_p99_ms'])}) |"
+            f" {_f(r.get('core_over_numpy_p50'))} | {_f(r['recall_at_10'], 3)} |"
+            f" {_f(r['peers']['numpy_subset']['p50_ms'], 3)} | {_f(r.get('sql_filter_p50_ms'))} | {ch} |"
+        )
+    return head + "\n".join(rows) + "\n"
+
+
+def ingest_table(result: dict[str, Any]) -> str:
+    """One row per method."""
+    head = "| method | n | product s | raw-torch floor s | ratio (goal) | peak RSS MB |\n|---|---|---|---|---|---|\n"
+    rows = [
+        f"| {m} | {r['n_examples']} | {_f(r['seconds'], 1)} | {_f(r['floor_seconds'], 1)} |"
+        f" {_f(r['ratio'])} (<= {r['goal_ratio']}) | {_f(r['peak_rss_mb'], 0)} |"
+        for m, r in result.items()
+        if isinstance(r, dict) and "ratio" in r
+    ]
+    return head + "\n".join(rows) + "\n"
+
+
+def main() -> None:
+    """Print the tables of whatever results exist."""
+    folder = Path(sys.argv[1]) if len(sys.argv) > 1 else RESULTS
+    if (folder / "query.json").exists():
+        print(query_table(json.loads((folder / "query.json").read_text())))
+    if (folder / "ingest.json").exists():
+        print(ingest_table(json.loads((folder / "ingest.json").read_text())))
+
+
+if __name__ == "__main__":
+    main()
