@@ -38,7 +38,7 @@ def cmd_prune(args: argparse.Namespace, settings: Settings) -> int:
     """``fute maintain prune [--dry-run]``."""
     from registry.prune import prune
 
-    report = prune(Registry.open(settings), dry_run=args.dry_run)
+    report = prune(Registry.open(settings), dry_run=args.dry_run, keep_probe_sets=args.keep_probe_set)
     if args.json:
         print_json(report.to_dict())
         return 0
@@ -112,6 +112,9 @@ def add_commands(sub: Any, maintain: Any, leaf: Leaf) -> None:
         maintain, "prune", cmd_prune, "remove unreferenced rows, probe sets, cached outputs, stale files"
     )
     p.add_argument("--dry-run", action="store_true", help="list what would be removed, change nothing")
+    p.add_argument(
+        "--keep-probe-set", action="append", default=[], metavar="NAME", help="keep this unused probe set"
+    )
     p = leaf(maintain, "dedupe", cmd_dedupe, "report datasets with identical content hashes")
     p.add_argument("--merge", action="store_true", help="merge each unambiguous group into its oldest member")
     p = leaf(

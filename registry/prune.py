@@ -17,6 +17,7 @@ independent and re-checked, so a re-run finishes whatever an interrupted run lef
 from __future__ import annotations
 
 import shutil
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -52,29 +53,32 @@ class PruneReport:
         return not (self.orphan_embeddings or self.probe_sets or self.cached_outputs or self.files)
 
 
-def prune(reg: Registry, dry_run: bool = False) -> PruneReport:
+def prune(reg: Registry, dry_run: bool = False, keep_probe_sets: Sequence[str] = ()) -> PruneReport:
     """Remove unreferenced rows and files (see the module docstring).
 
     Args:
         reg: The registry.
         dry_run: List what would go without changing anything.
+        keep_probe_sets: Names of unused probe sets to keep anyway (e.g. ``default``, which
+            ``fute spaces create --probe default`` expects; ``fute ingest starter`` rebuilds it).
 
     Returns:
         The report.
     """
     report = PruneReport(dry_run=dry_run)
     with reg.db.read() as session:
-        _find_rows(session, report)
+        _find_rows(session, report, keep_probe_sets)
     if not dry_run and not report.empty:
         with reg.db.transaction() as session:
-            _delete_rows(session, report)
+            _delete_rows(session, report, keep_probe_sets)
     _prune_files(reg, report, dry_run)
     return report
 
 
-def _unused_probe_sets(session: Session) -> list[ProbeSet]:
+def _unused_probe_sets(session: Session, keep: Sequence[str]) -> list[ProbeSet]:
     used = select(EmbeddingSpace.probe_set_id).where(EmbeddingSpace.probe_set_id.is_not(None))
-    return list(session.scalars(select(ProbeSet).where(ProbeSet.id.not_in(used)).order_by(ProbeSet.id)))
+    stmt = select(ProbeSet).where(ProbeSet.id.not_in(used), ProbeSet.name.not_in(list(keep)))
+    return list(session.scalars(stmt.order_by(ProbeSet.id)))
 
 
 def _dead_outputs(probe_set_ids: list[int]) -> Any:
@@ -87,13 +91,13 @@ def _dead_outputs(probe_set_ids: list[int]) -> Any:
     )
 
 
-def _find_rows(session: Session, report: PruneReport) -> None:
+def _find_rows(session: Session, report: PruneReport, keep: Sequence[str]) -> None:
     report.orphan_embeddings = list(
         session.scalars(
             select(Embedding.id).where(Embedding.subject_id.not_in(select(Subject.id))).order_by(Embedding.id)
         )
     )
-    unused = _unused_probe_sets(session)
+    unused = _unused_probe_sets(session, keep)
     report.probe_sets = [p.name for p in unused]
     where = _dead_outputs([p.id for p in unused])
     report.cached_outputs = int(
@@ -101,9 +105,9 @@ def _find_rows(session: Session, report: PruneReport) -> None:
     )
 
 
-def _delete_rows(session: Session, report: PruneReport) -> None:
+def _delete_rows(session: Session, report: PruneReport, keep: Sequence[str]) -> None:
     """Delete inside the caller's transaction, re-selecting so that a concurrent change is respected."""
-    unused = _unused_probe_sets(session)
+    unused = _unused_probe_sets(session, keep)
     ids = [p.id for p in unused]
     session.execute(delete(BlackBoxOutput).where(_dead_outputs(ids)))
     session.execute(delete(ProbeText).where(ProbeText.probe_set_id.in_(ids)))

@@ -31,6 +31,7 @@ def test_prune_removes_only_the_unreferenced(db_url: str, tmp_path: Path) -> Non
     (reg.settings.index_dir / "junk.txt").write_text("stray")
     assert not reg.verify().ok
 
+    assert prune(reg, dry_run=True, keep_probe_sets=["unused"]).probe_sets == []
     dry = prune(reg, dry_run=True)
     assert dry.probe_sets == ["unused"] and len(dry.files) == 4 and dry.cached_outputs == 0
     assert (folder / "index.0.faiss").exists() and _count(reg, ProbeSet) == 2  # dry run changes nothing
