@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from ingest.ray_jobs import RayOptions
+from ingest.ray_probes import ProbeOptions
 from ingest.ray_worker import WorkerOptions
 
 LOCAL = "local"
@@ -26,6 +27,12 @@ def add_ray_arguments(p: Any) -> None:
     p.add_argument("--lease-s", type=float, default=60.0, help="lease of a claimed entry (default 60 s)")
     p.add_argument("--max-attempts", type=int, default=3, help="tries per entry (default 3)")
     p.add_argument(
+        "--probe-threshold",
+        type=int,
+        default=500,
+        help="uncached probe texts of a model/prompt from which Ray Data map_batches queries it (500)",
+    )
+    p.add_argument(
         "--publish-every-s", type=float, default=60.0, help="driver publishes indexes this often (60 s)"
     )
 
@@ -41,4 +48,5 @@ def ray_options(args: argparse.Namespace) -> RayOptions:
         num_gpus=args.ray_gpus,
         publish_every_s=args.publish_every_s,
         worker=worker,
+        probes=ProbeOptions(threshold=args.probe_threshold, num_cpus=args.ray_cpus, num_gpus=args.ray_gpus),
     )

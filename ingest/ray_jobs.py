@@ -23,7 +23,8 @@ from sqlalchemy import select
 
 from ingest.catalogue import Catalogue
 from ingest.engine import Engine
-from ingest.jobs import JobReport, _cancel_interrupted, _run_steps, embedding_steps
+from ingest.jobs import ENTRY_ERRORS, JobReport, _cancel_interrupted, _run_steps, embedding_steps
+from ingest.ray_probes import ProbeOptions, prefill
 from ingest.ray_worker import WorkerOptions, options_dict, work_one
 from ingest.setup import setup_steps
 from registry.api import Registry
@@ -47,6 +48,7 @@ class RayOptions:
         num_gpus: GPUs reserved by each embedding task.
         publish_every_s: How often the driver publishes the indexes while the job runs.
         worker: Lease and retry options of the workers.
+        probes: When black-box inference over probe texts goes through Ray Data.
     """
 
     address: str | None = None
@@ -54,6 +56,7 @@ class RayOptions:
     num_gpus: float = 0.0
     publish_every_s: float = 60.0
     worker: WorkerOptions = field(default_factory=WorkerOptions)
+    probes: ProbeOptions = field(default_factory=ProbeOptions)
 
 
 def import_ray() -> Any:
@@ -98,9 +101,27 @@ def run_catalogue_ray(
         session.get_one(type(job), job.id).n_total = len(steps) + len(keys)
     if not ray.is_initialized():
         ray.init(address=opts.address, include_dashboard=False, log_to_driver=show)
+    _prefill(ray, reg, cat, opts.probes)
     _drive(ray, reg, job.id, opts, show)
     reg.recover()  # the one publisher: bring every snapshot current with SQL
     return _finish(reg, job.id, report)
+
+
+def _prefill(ray: Any, reg: Registry, cat: Catalogue, opts: ProbeOptions) -> None:
+    """Black-box outputs of the catalogue's models and prompts with Ray Data (many probe texts).
+
+    A failure here is not the job's: the embedding task of that subject queries the black box
+    itself and records the error on its own entry.
+    """
+    subjects = [("model", e["name"]) for e in cat.entries("models")]
+    subjects += [("prompt", e["name"]) for e in cat.entries("prompts")]
+    if not subjects:
+        return
+    spaces = [e["name"] for e in cat.entries("spaces")]
+    try:
+        prefill(ray, reg, spaces, subjects, opts)
+    except (*ENTRY_ERRORS, ray.exceptions.RayError) as exc:
+        print(f"probe inference with Ray Data failed ({exc}); embedding tasks will query", file=sys.stderr)
 
 
 def _drive(ray: Any, reg: Registry, job_id: int, opts: RayOptions, show: bool) -> None:

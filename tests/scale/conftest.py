@@ -14,6 +14,7 @@ from registry.api import Registry
 from registry.settings import Settings
 from tests.conftest import PG_URL, fresh_database
 
+ROOT = Path(__file__).resolve().parents[2]
 # Packaged starter datasets (installed packages, no download), subsampled to keep entries short.
 STARTERS = ["sst2", "rte", "cb", "mrpc", "bbcnews", "drugreview-sentiment"]
 TINY_TASKEMB = {"train_steps": 2, "batch_size": 8, "grad_examples": 16, "grad_batch_size": 8, "dim": 256}
@@ -23,7 +24,14 @@ TINY_TASKEMB = {"train_steps": 2, "batch_size": 8, "grad_examples": 16, "grad_ba
 def ray_local() -> Iterator[Any]:
     """A local Ray instance with 2 CPUs, shared by the tests of a module."""
     ray = pytest.importorskip("ray", reason="Ray is not installed: pip install 'fute-registry[ray]'")
-    ray.init(num_cpus=2, include_dashboard=False, object_store_memory=100 * 1024**2, log_to_driver=False)
+    ray.init(
+        num_cpus=2,
+        include_dashboard=False,
+        object_store_memory=100 * 1024**2,
+        log_to_driver=False,
+        # workers import test-module classes (black-box factories) like the driver does
+        runtime_env={"env_vars": {"PYTHONPATH": str(ROOT)}},
+    )
     yield ray
     ray.shutdown()
 

@@ -14,13 +14,18 @@ import numpy as np
 import pytest
 from sqlalchemy import func, select
 
+from ingest.blackbox.callable_box import CallableBlackBox
 from ingest.catalogue import load_catalogue
 from ingest.engine import Engine
 from ingest.jobs import run_catalogue
+from ingest.mte import pseudo_labelled
+from ingest.probes import DEFAULT_POOL, ProbeRequest, create_probe_set
 from ingest.ray_jobs import RayOptions, run_catalogue_ray
+from ingest.ray_probes import ProbeOptions, fill_probe_cache
 from ingest.ray_worker import WorkerOptions
 from registry.api import Registry
-from registry.models import Embedding, EmbeddingSpace, Job, JobEntry, Subject
+from registry.catalog import add_subject
+from registry.models import Embedding, EmbeddingSpace, Job, JobEntry, ModelEntry, ProbeSet, Subject
 from registry.settings import Settings
 from tests.scale.conftest import STARTERS, pg_registry, write_catalogue
 
@@ -115,3 +120,34 @@ def test_a_worker_killed_mid_entry_is_reclaimed_without_duplicates(ray_local: An
         stop.set()
         reg.close()
         drop()
+
+
+class LengthBox:
+    """Picklable factory of a real, deterministic black box: class probabilities from text length
+    (a Python callable, the ``callable`` black-box kind)."""
+
+    def __call__(self) -> CallableBlackBox:
+        def fn(probes: list[tuple[str, str | None]]) -> np.ndarray:
+            p = np.array([1 / (1 + np.exp(-(len(t) - 60) / 20)) for t, _ in probes], dtype=np.float32)
+            return np.stack([p, 1 - p], axis=1)
+
+        return CallableBlackBox(fn, 2)
+
+
+def test_ray_data_fills_the_probe_cache_like_the_single_process_path(ray_local: Any, tmp_path: Path) -> None:
+    reg = Registry(Settings.build(home=tmp_path / "home"))
+    reg.init()
+    create_probe_set(reg, ProbeRequest("p", (DEFAULT_POOL,), n=60, seed=13))
+    with reg.db.transaction() as s:
+        ids = [add_subject(s, ModelEntry(name=n, source="fn", model_kind="callable")).id for n in ("a", "b")]
+        probe_set_id = s.scalars(select(ProbeSet.id)).one()
+    few = ProbeOptions(threshold=61)
+    assert fill_probe_cache(ray_local, reg, ids[0], probe_set_id, LengthBox(), few) == 0  # below threshold
+    many = ProbeOptions(threshold=10, batch_size=16, concurrency=1)
+    assert fill_probe_cache(ray_local, reg, ids[0], probe_set_id, LengthBox(), many) == 60
+    distributed, queried = pseudo_labelled(reg, ids[0], probe_set_id, LengthBox()())
+    assert queried == 0  # everything came from the SQL cache Ray Data filled
+    single, queried = pseudo_labelled(reg, ids[1], probe_set_id, LengthBox()())
+    assert queried == 60
+    np.testing.assert_allclose([e["soft"] for e in distributed], [e["soft"] for e in single], rtol=1e-6)
+    reg.close()
