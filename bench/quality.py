@@ -52,6 +52,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description="Quality benchmarks (issue 7, sections 1-3).")
     ap.add_argument("--quick", action="store_true", help="reduced CI mode (bench/results/quick/)")
     ap.add_argument("--reduced", action="store_true", help="all tasks, smaller DTE budgets (busy machine)")
+    ap.add_argument("--sketch-partial", action="store_true", help="sketch over the captured tasks only")
     ap.add_argument("--reverse", action="store_true", help="embed tasks in reverse order (a 2nd process)")
     ap.add_argument("--parts", default=",".join(PARTS), help=f"comma-separated subset of {','.join(PARTS)}")
     ap.add_argument(
@@ -108,6 +109,7 @@ def run(
     capture: StatisticCapture,
     embed: set[str] | None,
     reverse: bool = False,
+    partial: bool = False,
 ) -> None:
     """Run the chosen parts in dependency order, writing and checking each result file.
 
@@ -117,6 +119,7 @@ def run(
         parts: Which of ``PARTS`` to run.
         capture: Where the uncompressed TaskEmb statistics go (sketch part).
         embed: Spaces this process computes (None: all).
+        partial: Sketch fidelity over the tasks captured so far (a run cut short).
         reverse: Embed tasks last to first (so two processes filling one space meet in the middle).
     """
     out, started = cfg.out_dir, time.perf_counter()
@@ -128,7 +131,7 @@ def run(
             embed_space(engine, fute, tasks, "default", capture.label if "sketch" in parts else None)
     if "sketch" in parts:
         say("sketch fidelity")
-        doc = {**fidelity(engine.reg, capture, cfg.tasks, cfg.sketch_dims), "config": cfg.to_dict()}
+        doc = {**fidelity(engine.reg, capture, cfg.tasks, cfg.sketch_dims, partial), "config": cfg.to_dict()}
         write_json(out / "sketch.json", doc)
         check_sketch(doc, cfg.sketch_dims)
     if "models" in parts:
@@ -161,7 +164,15 @@ def main(argv: list[str] | None = None) -> int:
         say(f"registering {len(cfg.tasks)} TaskWeb tasks (<= {cfg.max_examples} examples each) in {home}")
         register_tasks(reg, cfg.tasks, cfg)
         ensure_probe_set(engine, "default", cfg.probes, cfg.tasks)
-        run(engine, cfg, args.parts, StatisticCapture(home / "sketch-stats"), args.embed, args.reverse)
+        run(
+            engine,
+            cfg,
+            args.parts,
+            StatisticCapture(home / "sketch-stats"),
+            args.embed,
+            args.reverse,
+            args.sketch_partial,
+        )
     finally:
         if args.home is None:
             shutil.rmtree(home, ignore_errors=True)

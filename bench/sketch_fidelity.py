@@ -124,19 +124,33 @@ def stored_agreement(reg: Registry, space: str, paths: dict[str, Path], dim: int
 
 
 def fidelity(
-    reg: Registry, capture: StatisticCapture, tasks: tuple[str, ...], dims: tuple[int, ...]
+    reg: Registry,
+    capture: StatisticCapture,
+    tasks: tuple[str, ...],
+    dims: tuple[int, ...],
+    allow_partial: bool = False,
 ) -> dict[str, Any]:
     """The ``sketch.json`` document: Spearman per dimension, the default and whether it holds.
 
+    Args:
+        reg: The registry holding the ``taskemb-fute`` vectors.
+        capture: Where the statistics were captured.
+        tasks: Tasks to compare.
+        dims: Sketch dimensions.
+        allow_partial: Use only the tasks whose statistic was captured (listed as ``missing_tasks``).
+
     Raises:
-        FileNotFoundError: A task's statistic was not captured (its DTE ran outside the capture).
+        FileNotFoundError: A task's statistic was not captured (its DTE ran outside the capture)
+            and ``allow_partial`` is off, or fewer than 3 were captured.
     """
     paths = {t: capture.path(t) for t in tasks}
     missing = [t for t, p in paths.items() if not p.is_file()]
-    if missing:
+    if missing and (not allow_partial or len(paths) - len(missing) < 3):
         raise FileNotFoundError(
             f"no captured statistic for {missing}; delete their taskemb-fute vectors and rerun"
         )
+    paths = {t: p for t, p in paths.items() if t not in missing}
+    tasks = tuple(paths)
     ordered = [paths[t] for t in tasks]
     upper = np.triu_indices(len(tasks), k=1)
     full = full_cosines(ordered)[upper]
@@ -156,6 +170,7 @@ def fidelity(
         "default_spearman": chosen,
         "default_meets_0_99": chosen is not None and chosen >= 0.99,
         "n_tasks": len(tasks),
+        "missing_tasks": missing,
         "n_pairs": int(full.size),
         "n_parameters": int(np.load(ordered[0], mmap_mode="r").shape[0]),
         "uncompressed_cosine_range": [round(float(full.min()), 6), round(float(full.max()), 6)],
