@@ -29,6 +29,7 @@ from sqlalchemy import select
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from fute.http_files import check_file_arguments
 from fute.http_routes import Reg, catalogue_router, jobs_router, query_router
 from fute.web import web_router
 from ingest.catalogue import Catalogue, load_catalogue
@@ -249,10 +250,13 @@ def write_router() -> APIRouter:
     def submit_job(request: Request, reg: Reg, body: dict[str, Any]) -> dict[str, Any]:
         """Start a catalogue job (same sections as the YAML catalogue); poll ``GET /jobs/{id}``.
 
+        Files it names must lie under ``FUTE_HTTP_ROOTS`` (403 otherwise, see ``fute.http_files``).
+
         ``job_id`` is null when the job row did not appear within 10 s (e.g. another writer held the
         database); the job still runs and shows up in ``GET /jobs`` with ``params.file`` = ``file``.
         """
         runner = cast(JobRunner, request.app.state.jobs)
+        check_file_arguments(body, reg.settings.allowed_roots)  # before anything is written
         cat = runner.save(body)
         thread = runner.start(cat)
         job_id = runner.job_id(reg, cat, thread, wait_s=10.0)

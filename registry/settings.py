@@ -6,6 +6,7 @@ Environment variables use the ``FUTE_`` prefix (``FUTE_HOME``, ``FUTE_DB_URL``);
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from pydantic import Field
@@ -30,6 +31,9 @@ class Settings(BaseSettings):
         index_mmap: Read replica (``FUTE_INDEX_MMAP=1``): open the published index snapshots
             memory-mapped and read-only, as the single index publisher last wrote them; such a
             process cannot write.
+        http_roots: Folders (``os.pathsep``-separated, ``FUTE_HTTP_ROOTS``) whose files a catalogue
+            sent to ``POST /jobs`` may name; none means such a catalogue may name no file at all
+            (only ``pkg:`` sources, ``dataset:`` references and endpoint URLs).
     """
 
     model_config = SettingsConfigDict(env_prefix="FUTE_", extra="ignore")
@@ -42,6 +46,7 @@ class Settings(BaseSettings):
     threads: int | None = None
     api_token: str | None = None
     index_mmap: bool = False
+    http_roots: str | None = None
 
     @classmethod
     def build(cls, home: str | Path | None = None, db: str | None = None) -> Settings:
@@ -67,6 +72,12 @@ class Settings(BaseSettings):
         if self.db_url:
             return self.db_url
         return f"sqlite:///{(self.home / 'registry.db').resolve()}"
+
+    @property
+    def allowed_roots(self) -> list[Path]:
+        """``http_roots`` as resolved folders (symlinks followed), in the order given."""
+        parts = (self.http_roots or "").split(os.pathsep)
+        return [Path(p).expanduser().resolve() for p in parts if p.strip()]
 
     @property
     def index_dir(self) -> Path:

@@ -107,7 +107,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     home, log = tmp / "home", tmp / "server.log"
     engine = build_registry(home)
     port = free_port()
-    env = {**os.environ, "TRANSFORMERS_VERBOSITY": "error", "HF_HUB_OFFLINE": "1"}
+    env = {
+        **os.environ,
+        "TRANSFORMERS_VERBOSITY": "error",
+        "HF_HUB_OFFLINE": "1",
+        "FUTE_HTTP_ROOTS": str(TASKWEB),
+    }
     with log.open("wb") as out:
         proc = subprocess.Popen(
             [sys.executable, "-c", SERVE, str(home), TOKEN, str(port)],
