@@ -80,11 +80,21 @@ def cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     print("subjects: " + ", ".join(f"{k}={v}" for k, v in out["subjects"].items()))
     for s in out["spaces"]:
-        print(f"space {s['name']}: {s['n_embeddings']} vectors, {s['index_type']}, {s['index_bytes']} bytes")
+        kinds = ", ".join(f"{k}={v}" for k, v in s["by_kind"].items() if v)
+        print(
+            f"space {s['name']}: {s['n_embeddings']} vectors ({kinds or 'none'}), {s['method']}, "
+            f"dim {s['dim']}, {s['index_type']}, {s['index_bytes']} bytes"
+        )
     print(
         f"disk: database {out['disk_bytes']['database']} bytes, indexes {out['disk_bytes']['indexes']} bytes"
     )
-    print(f"last job: {out['last_job']}")
+    job = out["last_job"]
+    print(
+        "last job: none"
+        if job is None
+        else f"last job: {job['id']} {job['kind']} {job['status']} "
+        f"({job['n_done']}/{job['n_total']} done, {job['n_failed']} failed)"
+    )
     return 0
 
 
