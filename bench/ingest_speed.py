@@ -35,7 +35,7 @@ from ingest.methods.training import TrainConfig, ordered_batches, seeded_batches
 from ingest.sources import load_table
 from ingest.surrogate import DEFAULT_SURROGATE, load_surrogate
 
-METHODS = {"textemb": {}, "taskemb": {"variant": "fute"}, "tupate": {}}
+METHODS = {"taskemb": {"variant": "fute"}, "tupate": {}, "textemb": {}}
 GOALS = {"textemb": 1.1, "taskemb": 1.25, "tupate": 1.25}
 
 
@@ -163,13 +163,17 @@ def tupate_floor(
     return run
 
 
-def measure(fn: Callable[[], Any]) -> tuple[float, float]:
-    """(seconds, peak RSS in MB) of one call."""
+def measure(fn: Callable[[], Any]) -> tuple[float, float, float]:
+    """(wall seconds, CPU seconds of the whole process, peak RSS in MB) of one call.
+
+    CPU seconds are what the work costs whatever else runs on the machine; wall seconds add the
+    time the scheduler kept it waiting (large on a shared machine).
+    """
     with peak_rss() as rss:
-        start = time.perf_counter()
+        start, cpu0 = time.perf_counter(), time.process_time()
         fn()
-        seconds = time.perf_counter() - start
-    return seconds, rss["mb"]
+        seconds, cpu = time.perf_counter() - start, time.process_time() - cpu0
+    return seconds, cpu, rss["mb"]
 
 
 def floor_for(method: str, sur: Any, data: Any, examples: list[dict[str, Any]], p: Any) -> Callable[[], None]:
@@ -187,17 +191,24 @@ def one_method(sur: Any, data: Any, examples: list[dict[str, Any]], method: str,
     p = method_params(method, METHODS[method])
     n_labels = len(data.label_set or [0])
     floor = floor_for(method, sur, data, examples, p)
-    prod, base, peak = [], [], 0.0
+    prod, base, prod_cpu, base_cpu, peak = [], [], [], [], 0.0
     for _ in range(runs):
-        seconds, rss = measure(lambda: embed(sur, method, p, data.task_format, examples, n_labels))
+        seconds, cpu, rss = measure(lambda: embed(sur, method, p, data.task_format, examples, n_labels))
         prod.append(seconds)
+        prod_cpu.append(cpu)
         peak = max(peak, rss)
-        base.append(measure(floor)[0])
+        seconds, cpu, _ = measure(floor)
+        base.append(seconds)
+        base_cpu.append(cpu)
     seconds, floor_s = statistics.median(prod), statistics.median(base)
+    cpu_s, floor_cpu = statistics.median(prod_cpu), statistics.median(base_cpu)
     return {
         "seconds": round(seconds, 3),
         "floor_seconds": round(floor_s, 3),
         "ratio": round(seconds / floor_s, 3),
+        "cpu_seconds": round(cpu_s, 3),
+        "floor_cpu_seconds": round(floor_cpu, 3),
+        "cpu_ratio": round(cpu_s / floor_cpu, 3),
         "goal_ratio": GOALS[method],
         "peak_rss_mb": round(peak, 1),
         "n_examples": len(examples),
@@ -222,6 +233,6 @@ def run_ingest(
     for method in METHODS:
         out[method] = res = one_method(sur, data, examples, method, runs)
         log(
-            f"ingest {method}: {res['seconds']} s, floor {res['floor_seconds']} s, ratio {res['ratio']}, peak {res['peak_rss_mb']} MB"
+            f"ingest {method}: {res['seconds']} s, floor {res['floor_seconds']} s, ratio {res['ratio']}, cpu ratio {res['cpu_ratio']}, peak {res['peak_rss_mb']} MB"
         )
     return out

@@ -24,8 +24,8 @@ RESULTS = Path(__file__).parent / "results"
 # (n, dim, data, with Chroma): clustered at every scale; uniform once, as the worst case for
 # approximate search. Chroma only where its build fits the time on this machine (~2 min per 100k).
 FULL_QUERY = [
-    (10_000, 384, "clustered", True),
     (100_000, 384, "clustered", True),
+    (10_000, 384, "clustered", True),
     (1_000_000, 384, "clustered", False),
     (10_000, 1024, "clustered", True),
     (100_000, 1024, "clustered", False),

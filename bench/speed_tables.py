@@ -18,32 +18,39 @@ def _f(value: Any, digits: int = 2) -> str:
 
 
 def query_table(records: list[dict[str, Any]]) -> str:
-    """One row per record: our path (full and core), numpy floor, Chroma."""
+    """One row per record: our path (full and core; wall and CPU), the numpy floor, Chroma."""
     head = (
-        "| N | dim | data | index | filter | p50 ms (p99) | core p50 ms (p99) | core / numpy | recall@10 |"
-        " numpy subset p50 ms | SQL id filter p50 ms (old path) | Chroma p50 ms (recall@10) |\n"
-        "|---|---|---|---|---|---|---|---|---|---|---|---|\n"
+        "| N | dim | data | index | filter | full p50 ms (p99) | core p50 ms (p99) | core CPU p50 ms |"
+        " numpy subset p50 ms (CPU) | core / numpy, CPU | recall@10 | SQL id filter p50 ms (old path) |"
+        " Chroma p50 ms (recall@10) |\n"
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
     )
     rows = []
     for r in records:
         chroma = r["peers"].get("chroma")
         ch = f"{_f(chroma['p50_ms'])} ({_f(chroma['recall_at_10'])})" if chroma else "–"
         index = r["index"] + (f" nprobe={r['nprobe']}/{r['nlist']}" if r.get("nprobe") else "")
+        peer = r["peers"]["numpy_subset"]
         rows.append(
             f"| {r['n']:,} | {r['dim']} | {r['data']} | {index} | {int(r['selectivity'] * 100)}% |"
             f" {_f(r['p50_ms'])} ({_f(r['p99_ms'])}) | {_f(r['core_p50_ms'])} ({_f(r['core_p99_ms'])}) |"
-            f" {_f(r.get('core_over_numpy_p50'))} | {_f(r['recall_at_10'], 3)} |"
-            f" {_f(r['peers']['numpy_subset']['p50_ms'], 3)} | {_f(r.get('sql_filter_p50_ms'))} | {ch} |"
+            f" {_f(r.get('core_cpu_p50_ms'), 3)} | {_f(peer['p50_ms'], 3)} ({_f(peer.get('cpu_p50_ms'), 3)}) |"
+            f" {_f(r.get('core_over_numpy_cpu_p50'))} | {_f(r['recall_at_10'], 3)} |"
+            f" {_f(r.get('sql_filter_p50_ms'))} | {ch} |"
         )
     return head + "\n".join(rows) + "\n"
 
 
 def ingest_table(result: dict[str, Any]) -> str:
     """One row per method."""
-    head = "| method | n | product s | raw-torch floor s | ratio (goal) | peak RSS MB |\n|---|---|---|---|---|---|\n"
+    head = (
+        "| method | n | product s (CPU s) | raw-torch floor s (CPU s) | wall ratio | CPU ratio (goal) |"
+        " peak RSS MB |\n|---|---|---|---|---|---|---|\n"
+    )
     rows = [
-        f"| {m} | {r['n_examples']} | {_f(r['seconds'], 1)} | {_f(r['floor_seconds'], 1)} |"
-        f" {_f(r['ratio'])} (<= {r['goal_ratio']}) | {_f(r['peak_rss_mb'], 0)} |"
+        f"| {m} | {r['n_examples']} | {_f(r['seconds'], 1)} ({_f(r.get('cpu_seconds'), 1)}) |"
+        f" {_f(r['floor_seconds'], 1)} ({_f(r.get('floor_cpu_seconds'), 1)}) | {_f(r['ratio'])} |"
+        f" {_f(r.get('cpu_ratio'))} (<= {r['goal_ratio']}) | {_f(r['peak_rss_mb'], 0)} |"
         for m, r in result.items()
         if isinstance(r, dict) and "ratio" in r
     ]
