@@ -53,6 +53,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--quick", action="store_true", help="reduced CI mode (bench/results/quick/)")
     ap.add_argument("--reduced", action="store_true", help="all tasks, smaller DTE budgets (busy machine)")
     ap.add_argument("--sketch-partial", action="store_true", help="sketch over the captured tasks only")
+    ap.add_argument("--rotate", type=int, default=0, help="start embedding at the N-th task (a 3rd process)")
     ap.add_argument("--reverse", action="store_true", help="embed tasks in reverse order (a 2nd process)")
     ap.add_argument("--parts", default=",".join(PARTS), help=f"comma-separated subset of {','.join(PARTS)}")
     ap.add_argument(
@@ -110,6 +111,7 @@ def run(
     embed: set[str] | None,
     reverse: bool = False,
     partial: bool = False,
+    rotate: int = 0,
 ) -> None:
     """Run the chosen parts in dependency order, writing and checking each result file.
 
@@ -121,10 +123,12 @@ def run(
         embed: Spaces this process computes (None: all).
         partial: Sketch fidelity over the tasks captured so far (a run cut short).
         reverse: Embed tasks last to first (so two processes filling one space meet in the middle).
+        rotate: Start at this task index (wrapping round), for a third process.
     """
     out, started = cfg.out_dir, time.perf_counter()
     specs = [s for s in cfg.spaces if embed is None or s.label in embed]
     tasks = tuple(reversed(cfg.tasks)) if reverse else cfg.tasks
+    tasks = tasks[rotate:] + tasks[:rotate]
     fute = next(s for s in cfg.spaces if s.label == FUTE_SPACE)
     if fute in specs and parts & {"taskweb", "sketch", "models"}:
         with capturing(capture):
@@ -172,6 +176,7 @@ def main(argv: list[str] | None = None) -> int:
             args.embed,
             args.reverse,
             args.sketch_partial,
+            args.rotate,
         )
     finally:
         if args.home is None:
