@@ -159,6 +159,8 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit status."""
     args = parse_args(argv)
     cfg = quick_config() if args.quick else reduced_config() if args.reduced else full_config()
+    if args.classifiers is not None:
+        cfg = replace(cfg, classifier_tasks=tuple(t for t in args.classifiers.split(",") if t))
     if args.prompts_per_family is not None:
         cfg = replace(cfg, prompts_per_family=args.prompts_per_family)
     home = args.home or Path(tempfile.mkdtemp(prefix="fute-bench-"))
