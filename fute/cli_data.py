@@ -19,8 +19,12 @@ from registry.listing import list_datasets, list_probe_sets, show_dataset
 from registry.settings import Settings
 
 
-def parse_tags(values: list[str]) -> tuple[tuple[str, str], ...]:
+def parse_tags(values: list[str], flag: str = "--tag") -> tuple[tuple[str, str], ...]:
     """``key=value`` strings to pairs.
+
+    Args:
+        values: The raw flag values.
+        flag: The flag they came from, named in the error (``--tag``, ``--where``).
 
     Raises:
         InvalidDataError: A value without ``=`` or with an empty key.
@@ -29,7 +33,7 @@ def parse_tags(values: list[str]) -> tuple[tuple[str, str], ...]:
     for raw in values:
         key, sep, value = raw.partition("=")
         if not sep or not key.strip() or not value.strip():
-            raise InvalidDataError(f"--tag needs key=value, got {raw!r}")
+            raise InvalidDataError(f"{flag} needs key=value, got {raw!r}")
         out.append((key.strip(), value.strip()))
     return tuple(out)
 

@@ -34,7 +34,11 @@ def options(args: argparse.Namespace) -> QueryOptions:
     """Query options from the shared flags."""
     spaces = tuple(s for s in (args.space or "").split(",") if s)
     return QueryOptions(
-        k=args.k, spaces=spaces, where=parse_tags(args.where), explain=args.explain, rrf_k=args.rrf_k
+        k=args.k,
+        spaces=spaces,
+        where=parse_tags(args.where, "--where"),
+        explain=args.explain,
+        rrf_k=args.rrf_k,
     )
 
 

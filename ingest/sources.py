@@ -113,6 +113,8 @@ def _load_with_datasets(
             ) from exc
         except (datasets.exceptions.DatasetsError, ValueError, TypeError) as exc:
             cause = exc.__cause__ or exc.__context__ or exc
+            if "corresponds to no data" in str(exc):  # the datasets library's words for a header-only file
+                raise InvalidDataError(f"{origin} is empty (no rows); add rows or check the file") from exc
             raise InvalidDataError(
                 f"cannot parse {origin}: {_first_line(cause)}; check the file format"
             ) from exc
