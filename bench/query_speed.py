@@ -173,8 +173,10 @@ def run_config(
     chroma_max: int,
     peer_queries: int,
     log: Callable[[str], None],
+    sink: Callable[[list[dict[str, Any]]], None] = lambda records: None,
 ) -> list[dict[str, Any]]:
-    """Every record of one (n, dim, data) configuration."""
+    """Every record of one (n, dim, data) configuration (``sink`` sees each index type's records
+    as soon as they exist, so an interrupted run keeps them)."""
     cat = make_catalogue(n, dim, data)
     qall = make_vectors(n_queries + 200, dim, data, seed=99, n_centres_of=n)
     q, cal = qall[:n_queries], qall[n_queries:]
@@ -198,6 +200,7 @@ def run_config(
         records = []
         for index_type in ("flat", "ivf"):
             records += _index_records(reg, cat, index_type, (q, cal), truths, (peers, n_peer), chroma, log)
+            sink(records)
         reg.close()
         return records
     finally:

@@ -50,17 +50,32 @@ def machine() -> dict[str, Any]:
     }
 
 
-def run_query(out: Path, quick: bool) -> None:
+def run_query(
+    out: Path,
+    quick: bool,
+    sizes: list[int] | None = None,
+    n_queries: int | None = None,
+    chroma_ok: bool = True,
+    dims: list[int] | None = None,
+    data: str | None = None,
+) -> None:
     """Section 5: write query.json record by record (a partial run keeps what it measured)."""
     from bench.query_speed import run_config
 
     configs = QUICK_QUERY if quick else FULL_QUERY
-    n_queries, peer_queries = (300, 300) if quick else (1000, 300)
+    configs = [c for c in configs if sizes is None or c[0] in sizes]
+    configs = [c for c in configs if dims is None or c[1] in dims]
+    configs = [c for c in configs if data is None or c[2] == data]
+    n_queries = n_queries or (300 if quick else 1000)
     records: list[dict[str, Any]] = []
-    for n, dim, data, chroma in configs:
-        log(f"query: n={n} dim={dim} data={data}")
-        records += run_config(n, dim, data, n_queries, n if chroma else 0, peer_queries, log)
-        (out / "query.json").write_text(json.dumps(records, indent=1) + "\n", encoding="utf-8")
+
+    def save(partial: list[dict[str, Any]]) -> None:
+        (out / "query.json").write_text(json.dumps(records + partial, indent=1) + "\n", encoding="utf-8")
+
+    for n, dim, kind, chroma in configs:
+        log(f"query: n={n} dim={dim} data={kind}")
+        records += run_config(n, dim, kind, n_queries, n if chroma and chroma_ok else 0, 300, log, save)
+        save([])
     (out / "query_machine.json").write_text(json.dumps(machine(), indent=1) + "\n", encoding="utf-8")
 
 
@@ -78,11 +93,16 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="reduced mode for CI (a few minutes)")
     ap.add_argument("--only", choices=["query", "ingest"], default=None)
     ap.add_argument("--out", default=None, help="results folder (default bench/results[/quick])")
+    ap.add_argument("--sizes", type=int, nargs="*", default=None, help="only these catalogue sizes")
+    ap.add_argument("--queries", type=int, default=None, help="queries per record (default 1000, quick 300)")
+    ap.add_argument("--no-chroma", action="store_true", help="skip the Chroma peer")
+    ap.add_argument("--dims", type=int, nargs="*", default=None, help="only these dimensions")
+    ap.add_argument("--data", choices=["clustered", "uniform"], default=None, help="only this data")
     args = ap.parse_args()
     out = Path(args.out) if args.out else (RESULTS / "quick" if args.quick else RESULTS)
     out.mkdir(parents=True, exist_ok=True)
     if args.only in (None, "query"):
-        run_query(out, args.quick)
+        run_query(out, args.quick, args.sizes, args.queries, not args.no_chroma, args.dims, args.data)
     if args.only in (None, "ingest"):
         run_ingest(out, args.quick)
 
