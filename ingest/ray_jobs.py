@@ -17,6 +17,7 @@ import importlib
 import sys
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -143,11 +144,16 @@ def _drive(ray: Any, reg: Registry, job_id: int, opts: RayOptions, show: bool) -
             for ref in ready:
                 _collect(ray, ref, show)
         else:  # only dead workers' leases left: wait for the earliest to expire
-            wait = (earliest - utcnow()).total_seconds() if earliest else 1.0
+            wait = (_aware(earliest) - utcnow()).total_seconds() if earliest else 1.0
             time.sleep(min(max(wait, 0.1), 5.0))
         if time.monotonic() - last_publish > opts.publish_every_s:
             reg.recover()
             last_publish = time.monotonic()
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite returns naive datetimes (stored as UTC); PostgreSQL returns aware ones."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _collect(ray: Any, ref: Any, show: bool) -> None:

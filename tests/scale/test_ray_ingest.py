@@ -3,6 +3,7 @@ path, a worker killed mid-entry (kill -9) is recovered from, no duplicates, veri
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import threading
@@ -14,6 +15,7 @@ import numpy as np
 import pytest
 from sqlalchemy import func, select
 
+from fute.cli import main
 from ingest.blackbox.callable_box import CallableBlackBox
 from ingest.catalogue import load_catalogue
 from ingest.engine import Engine
@@ -150,4 +152,21 @@ def test_ray_data_fills_the_probe_cache_like_the_single_process_path(ray_local: 
     single, queried = pseudo_labelled(reg, ids[1], probe_set_id, LengthBox()())
     assert queried == 60
     np.testing.assert_allclose([e["soft"] for e in distributed], [e["soft"] for e in single], rtol=1e-6)
+    reg.close()
+
+
+def test_the_cli_runs_a_catalogue_on_local_ray_with_sqlite(
+    ray_local: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    home = tmp_path / "home"
+    assert main(["--home", str(home), "init"]) == 0
+    path = write_catalogue(tmp_path, ["cb"], limit=16)
+    capsys.readouterr()
+    code = main(["--home", str(home), "ingest", "catalogue", str(path), "--ray", "--lease-s", "30", "--json"])
+    out = json.loads(capsys.readouterr().out)
+    assert code == 0 and out["status"] == "done"
+    by_key = {e["key"]: e["status"] for e in out["entries"]}
+    assert by_key["embed/te/dataset/cb"] == "done" and by_key["embed/txt/dataset/cb"] == "done"
+    reg = Registry.open(Settings.build(home=home))
+    assert_clean(reg, out["job_id"], 2)
     reg.close()
