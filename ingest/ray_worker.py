@@ -98,7 +98,10 @@ def _process(reg: Registry, engine: Engine, entry_id: int, key: str, me: str) ->
             return "skipped", skip
         vec = engine.compute(space, name, kind)
         with reg.db.transaction() as session:
-            stored = store_held(session, entry_id, me, space, vec.subject_id, vec.vector, vec.provenance)
+            seconds = vec.provenance.get("seconds")
+            stored = store_held(
+                session, entry_id, me, space, vec.subject_id, vec.vector, vec.provenance, seconds
+            )
         return ("done", None) if stored is not None else ("skipped", "already embedded")
     except LeaseLostError as exc:
         return "lost", str(exc)

@@ -156,6 +156,7 @@ def store_held(
     subject_id: int,
     vector: npt.NDArray[np.float32],
     provenance: dict[str, Any],
+    seconds: float | None = None,
 ) -> int | None:
     """Store a worker's vector in SQL only and mark its entry done, in the caller's transaction.
 
@@ -182,4 +183,5 @@ def store_held(
     prepared = prepare(vector[None, :], space.dim, space.metric)
     result = put_embeddings(session, space, [(subject_id, prepared[0], provenance)])
     entry.status, entry.error, entry.lease_until, entry.updated_at = "done", None, None, utcnow()
+    entry.seconds = seconds
     return result.added_ids[0]
