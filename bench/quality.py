@@ -71,6 +71,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument(
         "--prompts-per-family", type=int, default=None, help="override the number of FUTE prompts"
     )
+    ap.add_argument("--classifiers", default=None, help="override the comma-separated classifier tasks")
+    ap.add_argument(
+        "--subset",
+        default=None,
+        help="score TaskWeb only over the tasks that have a vector in this space (a run cut short); "
+        "writes taskweb-subset.json, every method and baseline on the same tasks",
+    )
     args = ap.parse_args(argv)
     args.parts = {p for p in args.parts.split(",") if p}
     args.embed = None if args.embed is None else {e for e in args.embed.split(",") if e}
@@ -92,15 +99,15 @@ def complete_spaces(engine: Engine, cfg: RunConfig) -> list[SpaceSpec]:
     return [s for s in cfg.spaces if all(has_vector(engine.reg, s.label, t, "dataset") for t in cfg.tasks)]
 
 
-def write_taskweb(engine: Engine, cfg: RunConfig) -> None:
-    """Score every complete space (and their fusion) and write ``taskweb.json``."""
+def write_taskweb(engine: Engine, cfg: RunConfig, name: str = "taskweb.json") -> None:
+    """Score every complete space (and their fusion) and write ``name``."""
     done = complete_spaces(engine, cfg)
     if not done:
         return
     doc = score_all(engine.reg, replace(cfg, spaces=tuple(done)), taskweb_gold(cfg))
-    write_json(cfg.out_dir / "taskweb.json", doc)
+    write_json(cfg.out_dir / name, doc)
     check_taskweb(doc, {s.label for s in done} | {FUSED}, set(BASELINES) | {"random"})
-    say(f"taskweb.json written with {[s.label for s in done]}")
+    say(f"{name} written with {[s.label for s in done]}")
 
 
 def run(
@@ -169,6 +176,10 @@ def main(argv: list[str] | None = None) -> int:
         engine = Engine(reg, threads=args.threads)
         say(f"registering {len(cfg.tasks)} TaskWeb tasks (<= {cfg.max_examples} examples each) in {home}")
         register_tasks(reg, cfg.tasks, cfg)
+        if args.subset is not None:
+            subset = tuple(t for t in cfg.tasks if has_vector(reg, args.subset, t, "dataset"))
+            write_taskweb(engine, replace(cfg, tasks=subset), "taskweb-subset.json")
+            return 0
         ensure_probe_set(engine, "default", cfg.probes, cfg.tasks)
         run(
             engine,

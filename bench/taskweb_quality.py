@@ -28,7 +28,7 @@ from bench.taskweb_data import (
 from ingest.engine import Engine
 from query.service import QueryOptions, query_sources
 from registry.api import Registry
-from registry.models import Embedding, EmbeddingSpace
+from registry.models import Dataset, Embedding, EmbeddingSpace
 
 FUSED = "fused"
 OnTask = Callable[[str | None], None]
@@ -75,12 +75,22 @@ def embed_space(
 
 
 def ranked_sources(reg: Registry, spaces: tuple[str, ...], targets: list[str], n_tasks: int) -> Orders:
-    """Every target's sources ranked by the product's query path (several spaces: fused by RRF)."""
+    """Every target's sources ranked by the product's query path (several spaces: fused by RRF).
+
+    ``n_tasks`` is the number of registered datasets: every other one is ranked (the scorer drops
+    names outside the gold candidates, e.g. when only a subset of tasks is scored).
+    """
     orders: Orders = {}
     for target in targets:
         opts = QueryOptions(k=n_tasks - 1, spaces=spaces)
         orders[target] = [r["name"] for r in query_sources(reg, target, opts)["results"]]
     return orders
+
+
+def n_registered(reg: Registry) -> int:
+    """Number of registered datasets."""
+    with reg.db.read() as session:
+        return len(session.scalars(select(Dataset.id)).all())
 
 
 def dte_seconds(reg: Registry, space: str) -> float:
@@ -110,7 +120,7 @@ def score_all(reg: Registry, cfg: RunConfig, gold: Gold) -> dict[str, Any]:
     rank_seconds: dict[str, float] = {}
     for name, spaces in [*((label, (label,)) for label in labels), (FUSED, labels)]:
         start = time.perf_counter()
-        orders = ranked_sources(reg, spaces, targets, len(cfg.tasks))
+        orders = ranked_sources(reg, spaces, targets, n_registered(reg))
         rank_seconds[name] = round(time.perf_counter() - start, 3)
         methods[name] = score_orders(orders, gold)
     candidates = {t: sorted(next(iter(gold.values()))[t]) for t in targets}
