@@ -34,13 +34,15 @@ def encode_texts(
     Returns:
         float32 array of shape (n, hidden_size).
     """
-    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    second = list(pairs) if pairs is not None else [None] * len(texts)
+    if len(second) != len(texts):
+        raise ValueError(f"{len(second)} second texts for {len(texts)} texts; give one per text (or None)")
     out = np.zeros((len(texts), sur.hidden_size), dtype=np.float32)
     with torch.inference_mode():
-        for start in range(0, len(order), batch_size):
-            idx = order[start : start + batch_size]
+        for idx in _batches(texts, second, batch_size):
             enc = sur.tokenizer(
                 [texts[i] for i in idx],
+                text_pair=[str(second[i]) for i in idx] if second[idx[0]] is not None else None,
                 truncation=True,
                 max_length=max_length,
                 padding=True,
@@ -51,6 +53,17 @@ def encode_texts(
             pooled = (states * mask).sum(1) / mask.sum(1).clamp(min=1.0)
             out[idx] = pooled.float().numpy()
     return out
+
+
+def _batches(texts: Sequence[str], second: Sequence[str | None], batch_size: int) -> list[list[int]]:
+    """Index batches, length-sorted, with single texts and pairs never mixed in one batch (a
+    tokenizer call takes a second text for all rows or for none)."""
+    batches: list[list[int]] = []
+    for has_pair in (False, True):
+        group = [i for i in range(len(texts)) if (second[i] is not None) == has_pair]
+        group.sort(key=lambda i: len(texts[i]) + len(second[i] or ""))
+        batches += [group[j : j + batch_size] for j in range(0, len(group), batch_size)]
+    return batches
 
 
 def textemb(

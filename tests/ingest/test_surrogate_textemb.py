@@ -57,3 +57,19 @@ def test_unknown_surrogates_are_clear_errors(tmp_path: Path) -> None:
         resolve("pkg:nope")
     with pytest.raises(ConfigError, match="cannot load surrogate"):
         load_surrogate(str(tmp_path / "missing-model"))
+
+
+def test_pairs_are_encoded_jointly_and_mixed_batches_keep_order(minilm: Surrogate) -> None:
+    """The second text of a pair reaches the surrogate ([CLS] a [SEP] b [SEP]), and a mix of single
+    texts and pairs comes back in input order, each row as if encoded alone."""
+    first = ["A man plays guitar.", "The market fell.", "Cats sleep a lot."]
+    second: list[str | None] = ["Someone is making music.", None, "Stocks rose sharply."]
+    mixed = encode_texts(minilm, first, pairs=second, batch_size=2)
+    alone = [
+        encode_texts(minilm, [t], pairs=[p] if p else None)[0] for t, p in zip(first, second, strict=True)
+    ]
+    assert np.allclose(mixed, np.stack(alone), atol=1e-5)
+    first_only = encode_texts(minilm, first[:1])[0]
+    assert _cos(mixed[0], first_only) < 0.999  # the pair's second text changed the encoding
+    enc = minilm.tokenizer(first[0], text_pair=second[0])
+    assert enc["input_ids"].count(minilm.tokenizer.sep_token_id) == 2
