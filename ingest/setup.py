@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from ingest.blackbox.prompt import template_fields
 from ingest.catalogue import Catalogue
 from ingest.engine import Engine
 from ingest.formats import ColumnMap
@@ -147,8 +148,10 @@ def register_prompt(reg: Registry, entry: dict[str, Any]) -> int:
             "verbalizers must be a JSON list with one entry (a word or a list of words) per class, >= 2"
         )
     template = str(entry["template"])
-    if "{text}" not in template:
-        raise ConfigError("the prompt template must contain {text} where the probe text goes")
+    if "text" not in template_fields(template):  # the renderer's own parser: {{premise}} counts too
+        raise ConfigError(
+            "the prompt template must contain {text} (or FUTE's {{text}} / {{premise}}) where the probe text goes"
+        )
     llm = llm_name(str(entry["llm"]))
     with reg.db.transaction() as session:
         row = session.scalar(select(ModelEntry).where(ModelEntry.name == llm))

@@ -153,3 +153,29 @@ def test_console_script_runs(tmp_path: Path) -> None:
         timeout=120,
     )
     assert proc.returncode == 0 and json.loads(proc.stdout) == []
+
+
+def test_prompt_accepts_fute_jinja_fields(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """FUTE's NLI templates name their fields {{premise}}/{{hypothesis}}; the renderer fills them, so
+    registration must accept them too (it once looked for the literal "{text}")."""
+    assert main(["--home", str(tmp_path), "init"]) == 0
+    template = "Given that {{premise}} Does it follow that {{hypothesis}} yes, no, or maybe?"
+    verbalizers = '[["yes"], ["maybe"], ["no"]]'
+    argv = ["ingest", "prompt", "--llm", "pkg:smollm2", "--template", template]
+    code, out, err = run_cli(
+        capsys, "--home", str(tmp_path), *argv, "--verbalizers", verbalizers, "--name", "nli-0", "--json"
+    )
+    assert code == 0, err
+    assert "nli-0" in out
+    code, _, err = run_cli(
+        capsys,
+        "--home",
+        str(tmp_path),
+        *argv[:-1],
+        "{{hypothesis}} only",
+        "--verbalizers",
+        verbalizers,
+        "--name",
+        "nli-1",
+    )
+    assert code == 2 and "must contain {text}" in err
