@@ -99,9 +99,11 @@ def read_manifest(folder: Path) -> Manifest | None:
         IndexCorruptError: The manifest exists but cannot be parsed.
     """
     path = folder / MANIFEST
-    if not path.exists():
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
         return None
-    return Manifest.from_json(path.read_bytes())
+    return Manifest.from_json(raw)
 
 
 def read_index_bytes(folder: Path, manifest: Manifest) -> bytes:
@@ -111,9 +113,14 @@ def read_index_bytes(folder: Path, manifest: Manifest) -> bytes:
         IndexCorruptError: The file is missing or its checksum differs.
     """
     path = folder / manifest.file
-    if not path.exists():
-        raise IndexCorruptError(f"{path} named by the manifest is missing; run `fute maintain rebuild`")
-    data = path.read_bytes()
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        # Also the normal race of a reader with a writer: the manifest we read was replaced and its
+        # file removed before we opened it; callers re-read the manifest on this error.
+        raise IndexCorruptError(
+            f"{path} named by the manifest is missing; run `fute maintain rebuild`"
+        ) from None
     if sha256(data) != manifest.sha256:
         raise IndexCorruptError(f"{path} checksum differs from its manifest; run `fute maintain rebuild`")
     return data
