@@ -71,6 +71,7 @@ class RunConfig:
         prompts_per_family: FUTE prompt templates used per family (the first ones of each file).
         sketch_dims: Sketch dimensions compared with the uncompressed TaskEmb statistic.
         reduced: Smaller per-DTE budgets than the spaces' defaults (see ``reduced_config``).
+        out: Results folder overriding the default one (None: ``bench/results[/quick]``).
     """
 
     quick: bool
@@ -86,15 +87,23 @@ class RunConfig:
     prompts_per_family: int = 10
     sketch_dims: tuple[int, ...] = (1024, 4096, 16384)
     reduced: bool = False
+    out: Path | None = None
 
     @property
     def out_dir(self) -> Path:
         """Where the result files go."""
+        if self.out is not None:
+            return self.out
         return RESULTS / "quick" if self.quick else RESULTS
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form, with the machine and library versions."""
-        return {**asdict(self), "surrogate": "pkg:all-minilm-l6-v2", "machine": machine()}
+        return {
+            **asdict(self),
+            "out": str(self.out_dir),
+            "surrogate": "pkg:all-minilm-l6-v2",
+            "machine": machine(),
+        }
 
 
 FULL_SPACES = (

@@ -71,6 +71,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument(
         "--prompts-per-family", type=int, default=None, help="override the number of FUTE prompts"
     )
+    ap.add_argument("--out", type=Path, default=None, help="results folder (default bench/results[/quick])")
     ap.add_argument("--classifiers", default=None, help="override the comma-separated classifier tasks")
     ap.add_argument(
         "--subset",
@@ -168,6 +169,9 @@ def main(argv: list[str] | None = None) -> int:
     cfg = quick_config() if args.quick else reduced_config() if args.reduced else full_config()
     if args.classifiers is not None:
         cfg = replace(cfg, classifier_tasks=tuple(t for t in args.classifiers.split(",") if t))
+    if args.out is not None:
+        args.out.mkdir(parents=True, exist_ok=True)
+        cfg = replace(cfg, out=args.out)
     if args.prompts_per_family is not None:
         cfg = replace(cfg, prompts_per_family=args.prompts_per_family)
     home = args.home or Path(tempfile.mkdtemp(prefix="fute-bench-"))

@@ -19,14 +19,13 @@ import numpy.typing as npt
 from sqlalchemy import select
 
 from registry import embeddings as emb
-from registry import faiss_index as fx
 from registry.catalog import get_subject
 from registry.db import Database
 from registry.errors import InvalidVectorError, SubjectNotFoundError
-from registry.filter_search import FilterCache, Finder
-from registry.filter_search import plan as plan_filter
+from registry.filter_search import FilterCache
 from registry.filters import SearchFilter
 from registry.models import Embedding, EmbeddingSpace, Subject
+from registry.search import Searcher
 from registry.settings import Settings
 from registry.space_index import Hook, SpaceIndexes
 from registry.spaces import SpaceConfig, create_space, get_space, list_spaces
@@ -69,6 +68,7 @@ class Registry:
         self.hook = hook
         self.indexes = SpaceIndexes(settings.index_dir, settings.lock_timeout_s, hook, settings.index_mmap)
         self.filters = FilterCache()
+        self.searcher = Searcher(self.db, self.indexes, self.filters)
 
     @classmethod
     def open(cls, settings: Settings, hook: Hook | None = None) -> Registry:
@@ -197,12 +197,13 @@ class Registry:
 
         Returns:
             One list of hits per query, best first; hits SQL does not know are dropped.
+
+        Raises:
+            SpaceNotFoundError: Unknown space.
+            InvalidVectorError: Queries of the wrong dimension or with non-finite values.
         """
-        with self.db.read() as session:
-            space_id, q, finder, ntotal = self._finder(session, space_name, queries, flt, nprobe)
-            if finder is None:
-                return [[] for _ in range(len(q))]
-            return [self._search_one(session, space_id, finder, row, k, ntotal) for row in q]
+        found = self.searcher.hits(space_name, queries, k, flt, nprobe)
+        return [[_hit(i, row, score) for i, score, row in one] for one in found]
 
     def search_ids(
         self,
@@ -220,48 +221,7 @@ class Registry:
         Returns:
             One pair of arrays of shape (k,) per query; missing slots have id -1.
         """
-        with self.db.read() as session:
-            _, q, finder, _ = self._finder(session, space_name, queries, flt, nprobe)
-            if finder is None:
-                empty = (np.full(k, -np.inf, dtype=np.float32), np.full(k, -1, dtype=np.int64))
-                return [empty for _ in range(len(q))]
-            return [(s[0], i[0]) for s, i in (finder(row, k) for row in q)]
-
-    def _finder(
-        self,
-        session: Any,
-        space_name: str,
-        queries: npt.ArrayLike,
-        flt: SearchFilter | None,
-        nprobe: int | None,
-    ) -> tuple[int, npt.NDArray[np.float32], Finder | None, int]:
-        """Space id, prepared queries, the search function (None: nothing passes the filter), ntotal."""
-        space = get_space(session, space_name)
-        q = prepare(queries, space.dim, space.metric)
-        loaded = self.indexes.load(session, space)
-        index = loaded.index
-        finder: Finder = lambda row, want: fx.search(index, row[None, :], want, None, nprobe)  # noqa: E731
-        if flt is not None:
-            # Resolved in memory from columns checked against SQL (registry.filter_index).
-            resolved = plan_filter(self.filters.get(session, space, loaded), flt)
-            if resolved.empty:
-                return space.id, q, None, int(index.ntotal)
-            finder = resolved.finder(index)
-        return space.id, q, finder, int(index.ntotal)
-
-    def _search_one(
-        self, session: Any, space_id: int, finder: Finder, query: Any, k: int, ntotal: int
-    ) -> list[Hit]:
-        """Search one query, widening k when hits unknown to SQL had to be dropped."""
-        want = k
-        while True:
-            scores, ids = finder(query, want)
-            found = [(float(s), int(i)) for s, i in zip(scores[0], ids[0], strict=True) if i >= 0]
-            known = emb.hydrate(session, space_id, [i for _, i in found])
-            hits = [_hit(i, known[i], s) for s, i in found if i in known]
-            if len(hits) >= k or len(found) < want or want >= ntotal:
-                return hits[:k]
-            want *= 2
+        return self.searcher.ids(space_name, queries, k, flt, nprobe)
 
     def vector_of(self, space_name: str, subject_id: int) -> npt.NDArray[np.float32]:
         """The stored (normalised) vector of a subject in a space.

@@ -18,7 +18,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session
@@ -112,6 +112,16 @@ class Database:
         # callers may keep reading attributes of what they fetched.
         with _translate_operational(self.settings), Session(self.engine, expire_on_commit=False) as session:
             yield session
+
+    @contextmanager
+    def connect(self) -> Iterator[Connection]:
+        """A plain Core connection for a few cheap reads (no ORM); its transaction is discarded.
+
+        Raises:
+            DatabaseUnavailableError: The database cannot be opened.
+        """
+        with _translate_operational(self.settings), self.engine.connect() as conn:
+            yield conn
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:

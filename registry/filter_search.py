@@ -79,6 +79,14 @@ class FilterCache:
             self._cache[space.id] = built
         return built
 
+    def cached(self, space_id: int, token: FilterToken, loaded: Any) -> SpaceFilters | None:
+        """The cached filters of a space when built for this token and this loaded index."""
+        with self._mutex:
+            cached = self._cache.get(space_id)
+        if cached is None or cached.cols.token != token or cached.index_key != id(loaded.index):
+            return None
+        return cached
+
     def forget(self, space_id: int) -> None:
         """Drop the cached filters of a space."""
         with self._mutex:

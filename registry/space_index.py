@@ -117,6 +117,19 @@ class SpaceIndexes:
             self._cache[space.id] = loaded
             return loaded
 
+    def cached(self, space_id: int, generation: int, fingerprint: str) -> LoadedIndex | None:
+        """The cached index of a space when it reflects exactly that SQL state (None otherwise).
+
+        Never for read replicas, whose snapshot may lag SQL by design (``load`` decides there).
+        """
+        with self._mutex:
+            cached = self._cache.get(space_id)
+        if self.mmap or cached is None:
+            return None
+        if cached.generation != generation or cached.fingerprint != fingerprint:
+            return None
+        return cached
+
     def recover(self, session: Session, space: EmbeddingSpace) -> LoadedIndex:
         """Writer-side load: delete stray temp files and publish if memory differs from disk.
 
