@@ -88,6 +88,7 @@ class Searcher:
         self.db = db
         self.indexes = indexes
         self.filters = filters
+        self._probe_sql: tuple[str, Any] | None = None  # the probe compiled for this dialect
 
     def hits(
         self, space_name: str, queries: npt.ArrayLike, k: int, flt: SearchFilter | None, nprobe: int | None
@@ -98,9 +99,9 @@ class Searcher:
             SpaceNotFoundError: Unknown space.
             InvalidVectorError: Queries of the wrong dimension or with non-finite values.
         """
-        with self.db.connect() as conn:
-            prep = self._fast(conn, space_name, queries, flt, nprobe)
-            if prep is not None:
+        prep = self._fast(space_name, queries, flt, nprobe)
+        if prep is not None:
+            with self.db.connect() as conn:
                 return [_search_one(conn, prep, row, k) for row in prep.queries]
         with self.db.read() as session:
             prep = self._general(session, space_name, queries, flt, nprobe)
@@ -110,8 +111,7 @@ class Searcher:
         self, space_name: str, queries: npt.ArrayLike, k: int, flt: SearchFilter | None, nprobe: int | None
     ) -> list[Pair]:
         """(scores, embedding ids) of each query's k best hits, not checked against SQL rows."""
-        with self.db.connect() as conn:
-            prep = self._fast(conn, space_name, queries, flt, nprobe)
+        prep = self._fast(space_name, queries, flt, nprobe)
         if prep is None:
             with self.db.read() as session:
                 prep = self._general(session, space_name, queries, flt, nprobe)
@@ -122,15 +122,14 @@ class Searcher:
         return [(s[0], i[0]) for s, i in (finder(row, k) for row in prep.queries)]
 
     def _fast(
-        self, conn: Any, space_name: str, queries: npt.ArrayLike, flt: SearchFilter | None, nprobe: int | None
+        self, space_name: str, queries: npt.ArrayLike, flt: SearchFilter | None, nprobe: int | None
     ) -> Prepared | None:
         """The search from the caches when they match SQL's current state; None otherwise."""
         if self.indexes.mmap:
             return None  # replicas serve the published snapshot, which may lag SQL: general path
-        row = conn.execute(_PROBE, {"name": space_name}).first()
-        if row is None:
-            return None  # the general path raises the helpful "unknown space" error
-        probe = Probe(int(row[0]), int(row[1]), str(row[2]), int(row[3]), str(row[4]), int(row[5] or 0))
+        probe = self._probe(space_name)
+        if probe is None:
+            return None  # the general path raises the helpful error (unknown space, no database)
         loaded = self.indexes.cached(probe.space_id, probe.generation, probe.fingerprint)
         if loaded is None:
             return None
@@ -141,6 +140,34 @@ class Searcher:
         if sf is None:
             return None
         return _filtered(probe.space_id, q, plan_filter(sf, flt), loaded)
+
+    def _probe(self, space_name: str) -> Probe | None:
+        """Read the space's state with one statement on a pooled DBAPI connection.
+
+        The driver is called directly: SQLAlchemy's Core execution (autobegin, BEGIN, result
+        processing, ROLLBACK) cost six times the query itself here (66 vs 10 microseconds).
+        Any driver error means "take the general path", which reports it properly.
+        """
+        engine = self.db.engine
+        if self._probe_sql is None:
+            compiled = _PROBE.compile(dialect=engine.dialect)
+            self._probe_sql = (str(compiled), compiled.positiontup)
+        sql, positions = self._probe_sql
+        params: Any = (space_name,) if positions else {"name": space_name}
+        try:
+            conn = engine.raw_connection()
+            try:
+                cur = conn.cursor()
+                cur.execute(sql, params)
+                row = cur.fetchone()
+                cur.close()
+            finally:
+                conn.close()  # back to the pool, which rolls back any open read transaction
+        except engine.dialect.loaded_dbapi.Error:
+            return None
+        if row is None:
+            return None
+        return Probe(int(row[0]), int(row[1]), str(row[2]), int(row[3]), str(row[4]), int(row[5] or 0))
 
     def _general(
         self,
