@@ -166,7 +166,7 @@ def quick_config() -> RunConfig:
         probes=64,
         prompt_probes=32,
         prompts_per_family=1,
-        sketch_dims=(1024, 4096),
+        sketch_dims=(1024, 4096, 16384),
     )
 
 

@@ -168,7 +168,7 @@ def add_commands(sub: Any, spaces: Any, ingest: Any, leaf: Leaf) -> None:
     p.add_argument("name")
     p.add_argument("--method", required=True, choices=METHODS)
     p.add_argument("--surrogate", default=DEFAULT_SURROGATE, help=f"default {DEFAULT_SURROGATE}")
-    p.add_argument("--dim", type=int, help="sketch dimension (taskemb; default 4096)")
+    p.add_argument("--dim", type=int, help="sketch dimension (taskemb; default 16384)")
     p.add_argument("--probe", help="probe set (needed to embed models and prompts)")
     p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help="method hyper-parameter")
     p.add_argument(
