@@ -30,6 +30,7 @@ from ingest.heads import head_for, loss_of, make_batch
 from ingest.methods.catalog import embed, method_params
 from ingest.methods.prefix import PrefixTuner
 from ingest.methods.taskemb import _grad_subset
+from ingest.methods.textemb import _batches as product_batches
 from ingest.methods.textemb import example_inputs
 from ingest.methods.training import TrainConfig, ordered_batches, seeded_batches
 from ingest.sources import load_table
@@ -64,18 +65,20 @@ def peak_rss() -> Iterator[dict[str, float]]:
 
 
 def textemb_floor(sur: Any, examples: list[dict[str, Any]], p: Any) -> Callable[[], None]:
-    """Bare forward passes over the product's length-sorted batches, pre-tokenised."""
-    texts = [example_inputs(e)[0] for e in examples[: p.max_examples]]
-    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    """Bare forward passes over the product's batches (length-sorted, pairs encoded jointly as the
+    product does), pre-tokenised."""
+    inputs = [example_inputs(e) for e in examples[: p.max_examples]]
+    texts, second = [a for a, _ in inputs], [b for _, b in inputs]
     batches = [
         sur.tokenizer(
-            [texts[i] for i in order[s : s + 32]],
+            [texts[i] for i in idx],
+            text_pair=[str(second[i]) for i in idx] if second[idx[0]] is not None else None,
             truncation=True,
             max_length=p.max_length,
             padding=True,
             return_tensors="pt",
         )
-        for s in range(0, len(order), 32)
+        for idx in product_batches(texts, second, 32)
     ]
 
     def run() -> None:

@@ -54,6 +54,23 @@ def ingest_table(result: dict[str, Any]) -> str:
         for m, r in result.items()
         if isinstance(r, dict) and "ratio" in r
     ]
+    return head + "\n".join(rows) + "\n" + mte_table(result.get("mte"))
+
+
+def mte_table(mte: dict[str, Any] | None) -> str:
+    """MTE rows (classifier, prompt): cold time, the black box's part, time with cached outputs."""
+    if not mte:
+        return ""
+    head = (
+        f"\nMTE over {mte['n_probes']} probes:\n\n| subject | MTE s (cold) | black box s (share) |"
+        " MTE s with cached black-box outputs |\n|---|---|---|---|\n"
+    )
+    rows = [
+        f"| {label} | {_f(r['seconds'], 1)} | {_f(r['blackbox_seconds'], 1)} ({_f(r['blackbox_share'])}) |"
+        f" {_f(r['cached_seconds'], 1)} |"
+        for label, r in mte.items()
+        if isinstance(r, dict) and "blackbox_seconds" in r
+    ]
     return head + "\n".join(rows) + "\n"
 
 
