@@ -143,7 +143,9 @@ def run(
             embed_space(engine, fute, tasks, "default", capture.label if "sketch" in parts else None)
     if "sketch" in parts:
         say("sketch fidelity")
-        doc = {**fidelity(engine.reg, capture, cfg.tasks, cfg.sketch_dims, partial), "config": cfg.to_dict()}
+        gold = taskweb_gold(cfg)
+        found = fidelity(engine.reg, capture, cfg.tasks, cfg.sketch_dims, partial, gold)
+        doc = {**found, "config": cfg.to_dict()}
         write_json(out / "sketch.json", doc)
         check_sketch(doc, cfg.sketch_dims)
     if "models" in parts:

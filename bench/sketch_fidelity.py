@@ -19,6 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 import ingest.methods.taskemb as taskemb_module
+from bench.taskweb_data import Gold, Orders, mean_over_settings, score_orders, single_settings
 from ingest.methods.sketch import count_sketch
 from ingest.methods.taskemb import TaskEmbParams
 from registry.api import Registry
@@ -129,6 +130,7 @@ def fidelity(
     tasks: tuple[str, ...],
     dims: tuple[int, ...],
     allow_partial: bool = False,
+    gold: Gold | None = None,
 ) -> dict[str, Any]:
     """The ``sketch.json`` document: Spearman per dimension, the default and whether it holds.
 
@@ -138,6 +140,9 @@ def fidelity(
         tasks: Tasks to compare.
         dims: Sketch dimensions.
         allow_partial: Use only the tasks whose statistic was captured (listed as ``missing_tasks``).
+        gold: TaskWeb transfer scores; when given, the document also holds the mean NDCG over the
+            single settings of source rankings taken straight from each cosine matrix
+            (uncompressed and every sketch dimension): what compression costs in ranking quality.
 
     Raises:
         FileNotFoundError: A task's statistic was not captured (its DTE ran outside the capture)
@@ -153,17 +158,26 @@ def fidelity(
     tasks = tuple(paths)
     ordered = [paths[t] for t in tasks]
     upper = np.triu_indices(len(tasks), k=1)
-    full = full_cosines(ordered)[upper]
+    full_matrix = full_cosines(ordered)
+    full = full_matrix[upper]
     default = TaskEmbParams()
     per_dim: dict[str, Any] = {}
+    ndcg: dict[str, float] = {}
+    if gold is not None:
+        ndcg["uncompressed"] = ranking_ndcg(full_matrix, tasks, gold)
     for dim in dims:
-        sketched = sketched_cosines(ordered, dim, default.sketch_seed)[upper]
+        matrix = sketched_cosines(ordered, dim, default.sketch_seed)
+        sketched = matrix[upper]
+        if gold is not None:
+            ndcg[str(dim)] = ranking_ndcg(matrix, tasks, gold)
         per_dim[str(dim)] = {
             "spearman": round(spearman(full, sketched), 6),
             "max_abs_cosine_error": round(float(np.max(np.abs(full - sketched))), 6),
         }
     chosen = per_dim.get(str(default.dim), {}).get("spearman")
+    stored_dim, stored_seed = _stored_sketch(reg, "taskemb-fute")
     return {
+        **({"taskweb_ndcg_mean_single_settings": ndcg} if gold is not None else {}),
         "spearman": {d: v["spearman"] for d, v in per_dim.items()},
         "max_abs_cosine_error": {d: v["max_abs_cosine_error"] for d, v in per_dim.items()},
         "default_dim": default.dim,
@@ -175,6 +189,22 @@ def fidelity(
         "n_parameters": int(np.load(ordered[0], mmap_mode="r").shape[0]),
         "uncompressed_cosine_range": [round(float(full.min()), 6), round(float(full.max()), 6)],
         "stored_vs_resketch_min_cosine": round(
-            stored_agreement(reg, "taskemb-fute", paths, default.dim, default.sketch_seed), 6
+            stored_agreement(reg, "taskemb-fute", paths, stored_dim, stored_seed), 6
         ),
+        "stored_dim": stored_dim,
     }
+
+
+def _stored_sketch(reg: Registry, space: str) -> tuple[int, int]:
+    """Sketch dimension and seed of the stored space (it may predate the current default)."""
+    found = next(s for s, _ in reg.spaces() if s.name == space)
+    return int(found.dim), int(found.params.get("sketch_seed", 0))
+
+
+def ranking_ndcg(cosines: npt.NDArray[np.float64], tasks: tuple[str, ...], gold: Gold) -> float:
+    """Mean NDCG over TaskWeb's single settings of every target's sources ranked by cosine."""
+    orders: Orders = {}
+    for i, target in enumerate(tasks):
+        others = [j for j in range(len(tasks)) if j != i]
+        orders[target] = [tasks[j] for j in sorted(others, key=lambda j: (-cosines[i, j], tasks[j]))]
+    return mean_over_settings(score_orders(orders, gold), single_settings(gold))["ndcg"]
