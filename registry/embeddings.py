@@ -12,11 +12,18 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import delete, select, update
+from sqlalchemy import Connection, bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from registry.models import Embedding, EmbeddingSpace, Subject
 from registry.vectors import decode, encode
+
+_SUBJECTS = Subject.__table__
+_HYDRATE = (
+    select(Embedding.id, _SUBJECTS.c.id, _SUBJECTS.c.name, _SUBJECTS.c.kind, Embedding.provenance)
+    .join(_SUBJECTS, _SUBJECTS.c.id == Embedding.subject_id)
+    .where(Embedding.space_id == bindparam("space_id"), Embedding.id.in_(bindparam("ids", expanding=True)))
+)
 
 
 @dataclass
@@ -128,18 +135,18 @@ def iter_vectors(
             )
 
 
-def hydrate(session: Session, space_id: int, ids: Sequence[int]) -> dict[int, tuple[int, str, str, Any]]:
+def hydrate(
+    conn: Session | Connection, space_id: int, ids: Sequence[int]
+) -> dict[int, tuple[int, str, str, Any]]:
     """(subject id, name, kind, provenance) of the given embedding ids that SQL knows in this space.
 
-    Plain columns, not ORM entities: this runs once per search and entity loading (polymorphic
-    subjects) cost several times the vector search itself.
+    Plain columns, not ORM entities, through a statement built once: this runs once per search,
+    and both entity loading (polymorphic subjects) and building a select per call cost more than
+    running it. Works on an ORM session or a Core connection.
     """
-    subjects = Subject.__table__
-    rows = session.execute(
-        select(Embedding.id, subjects.c.id, subjects.c.name, subjects.c.kind, Embedding.provenance)
-        .join(subjects, subjects.c.id == Embedding.subject_id)
-        .where(Embedding.space_id == space_id, Embedding.id.in_(list(ids)))
-    ).all()
+    if not ids:
+        return {}
+    rows = conn.execute(_HYDRATE, {"space_id": space_id, "ids": list(ids)}).all()
     return {int(r[0]): (int(r[1]), str(r[2]), str(r[3]), r[4]) for r in rows}
 
 

@@ -21,13 +21,14 @@ import numpy as np
 import numpy.typing as npt
 from sqlalchemy import bindparam, func, select
 
+from registry import embeddings as emb
 from registry import faiss_index as fx
 from registry.db import Database
 from registry.filter_index import FilterToken
-from registry.filter_search import FilterCache, Finder
+from registry.filter_search import FilterCache, FilterPlan, Finder
 from registry.filter_search import plan as plan_filter
 from registry.filters import SearchFilter
-from registry.models import Embedding, EmbeddingSpace, Subject, Tag
+from registry.models import EmbeddingSpace, Tag
 from registry.space_index import LoadedIndex, SpaceIndexes
 from registry.spaces import get_space
 from registry.vectors import prepare
@@ -44,13 +45,6 @@ _PROBE = select(
     EmbeddingSpace.metric,
     select(func.max(Tag.id)).scalar_subquery(),
 ).where(EmbeddingSpace.name == bindparam("name"))
-_SUBJECTS = Subject.__table__
-# Hydration of one query's hits, built once (building a select per query cost more than running it).
-_HYDRATE = (
-    select(Embedding.id, _SUBJECTS.c.id, _SUBJECTS.c.name, _SUBJECTS.c.kind, Embedding.provenance)
-    .join(_SUBJECTS, _SUBJECTS.c.id == Embedding.subject_id)
-    .where(Embedding.space_id == bindparam("space_id"), Embedding.id.in_(bindparam("ids", expanding=True)))
-)
 
 
 @dataclass(frozen=True)
@@ -192,7 +186,9 @@ def _unfiltered(loaded: LoadedIndex, nprobe: int | None) -> Finder:
     return lambda row, want: fx.search(index, row[None, :], want, None, nprobe)
 
 
-def _filtered(space_id: int, q: npt.NDArray[np.float32], resolved: Any, loaded: LoadedIndex) -> Prepared:
+def _filtered(
+    space_id: int, q: npt.NDArray[np.float32], resolved: FilterPlan, loaded: LoadedIndex
+) -> Prepared:
     ntotal = int(loaded.index.ntotal)
     if resolved.empty:
         return Prepared(space_id, q, None, ntotal)
@@ -211,16 +207,8 @@ def _search_one(conn: Any, prep: Prepared, query: Any, k: int) -> list[tuple[int
     while True:
         scores, ids = prep.finder(query, want)
         found = [(float(s), int(i)) for s, i in zip(scores[0], ids[0], strict=True) if i >= 0]
-        known = _hydrate(conn, prep.space_id, [i for _, i in found])
+        known = emb.hydrate(conn, prep.space_id, [i for _, i in found])
         hits = [(i, s, known[i]) for s, i in found if i in known]
         if len(hits) >= k or len(found) < want or want >= prep.ntotal:
             return hits[:k]
         want *= 2
-
-
-def _hydrate(conn: Any, space_id: int, ids: list[int]) -> dict[int, Row]:
-    """(subject id, name, kind, provenance) of the embedding ids SQL knows in this space."""
-    if not ids:
-        return {}
-    rows = conn.execute(_HYDRATE, {"space_id": space_id, "ids": ids}).all()
-    return {int(r[0]): (int(r[1]), str(r[2]), str(r[3]), r[4]) for r in rows}
