@@ -139,7 +139,8 @@ def _run(
     finetune_classifier(reg, "imdb", folder, steps=classifier_steps)
     log(f"  classifier fine-tuned in {time.perf_counter() - t0:.1f} s")
     register_model(reg, "clf-imdb", str(folder), "classifier")
-    register_prompt(reg, first_prompt("sa_use.json"))
+    prompt = first_prompt("sa_use.json")
+    register_prompt(reg, prompt)
     out: dict[str, Any] = {
         "n_probes": n_probes,
         "classifier_steps": classifier_steps,
@@ -147,7 +148,7 @@ def _run(
     }
     for label, name, kind in (
         ("classifier", "clf-imdb", "model"),
-        ("prompt", first_prompt("sa_use.json")["name"], "prompt"),
+        ("prompt", prompt["name"], "prompt"),
     ):
         out[label] = one_mte(engine, name, kind)
         log(f"  MTE {label}: {out[label]}")
