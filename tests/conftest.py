@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import make_url
 
+from tests.shared_data import MARKER, REQUIRE_ENV, missing_shared, shared_required
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -63,3 +65,19 @@ def backend(request: pytest.FixtureRequest) -> str:
     if request.param == "postgresql" and not PG_URL:
         pytest.skip("FUTE_TEST_PG_URL is not set")
     return str(request.param)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Skip (or, with ``FUTE_REQUIRE_SHARED=1``, fail) a ``shared_data`` test whose data is absent.
+
+    Runs before fixtures, so a module fixture that reads ``../shared`` never starts on a fresh clone.
+    """
+    for mark in item.iter_markers(MARKER):
+        missing = missing_shared(tuple(mark.args))
+        if not missing:
+            continue
+        reason = f"research data not found: {missing[0]} (set FUTE_SHARED to the shared folder)"
+        if shared_required():
+            pytest.fail(f"{reason}; {REQUIRE_ENV}=1 makes this a failure", pytrace=False)
+        pytest.skip(reason)

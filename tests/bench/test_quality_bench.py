@@ -25,11 +25,10 @@ from bench.taskweb_data import (
     single_settings,
 )
 from ingest.methods.sketch import count_sketch
+from tests.shared_data import needs_shared
 
 TASKWEB = shared_dir() / "groundtruth" / "taskweb"
-needs_taskweb = pytest.mark.skipif(
-    not (TASKWEB / "taskweb_pairwise_scores.csv").is_file(), reason=f"TaskWeb data not found at {TASKWEB}"
-)
+needs_taskweb = needs_shared("groundtruth/taskweb/taskweb_pairwise_scores.csv")
 
 
 @pytest.fixture(scope="module")
@@ -68,9 +67,8 @@ def test_gold_order_is_perfect_and_random_is_about_045(gold: Any) -> None:
     assert mean_over_settings(scores, ["finetune/t5l", "all/all"])["ndcg"] < 1.0
 
 
+@needs_taskweb
 def test_load_gold_keeps_only_registered_tasks(gold: Any) -> None:
-    if not (TASKWEB / "taskweb_pairwise_scores.csv").is_file():
-        pytest.skip("TaskWeb data not found")
     small = load_gold(TASKWEB / "taskweb_pairwise_scores.csv", ("rte", "cb", "imdb", "squad_v2"))
     assert set(small["finetune/t5l"]) == {"rte", "cb", "imdb"}  # squad_v2 is a source only
     assert set(small["finetune/t5l"]["rte"]) == {"cb", "imdb", "squad_v2"}

@@ -30,6 +30,9 @@ from ingest.register import DatasetRequest, register_dataset
 from query import service as qs
 from registry.api import Registry
 from registry.settings import Settings
+from tests.shared_data import needs_shared
+
+pytestmark = needs_shared("datasets/taskweb")
 
 ROOT = Path(__file__).resolve().parents[2]
 TASKWEB = Path(os.environ.get("FUTE_SHARED", ROOT.parent / "shared")) / "datasets" / "taskweb"

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.ingest.conftest import SHARED, Run
+from tests.shared_data import needs_shared
 
 
 def write_jsonl(path: Path, rows: list[dict[str, object]]) -> str:
@@ -170,6 +171,7 @@ def test_nul_bytes_are_removed_not_stored(fute: Run, tmp_path: Path) -> None:
     assert shown["examples_preview"][1]["text"] == "badbyte"
 
 
+@needs_shared("datasets/probe")
 def test_bad_probe_requests(fute: Run, tmp_path: Path) -> None:
     code, _, err = fute("probes", "create", "p", "--from", str(tmp_path / "none.txt"))
     assert code == 2 and "file not found" in err

@@ -17,6 +17,9 @@ from registry.api import Registry
 from registry.models import Embedding, Job, JobEntry
 from registry.settings import Settings
 from tests.ingest.conftest import SHARED, Run
+from tests.shared_data import needs_shared
+
+pytestmark = needs_shared("datasets/taskweb")
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY_TASKEMB = {"train_steps": 2, "batch_size": 8, "grad_examples": 16, "grad_batch_size": 8, "dim": 256}

@@ -17,6 +17,7 @@ from registry.api import Registry
 from registry.errors import ConfigError
 from registry.settings import Settings
 from tests.ingest.conftest import SHARED
+from tests.shared_data import needs_shared
 
 TINY = {
     "textemb": {"max_examples": 16},
@@ -53,6 +54,7 @@ def engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
 
 @pytest.mark.parametrize("method", list(TINY))
 @pytest.mark.parametrize("fmt", list(FILES))
+@needs_shared("datasets/taskweb", "datasets/probe/probe_pool.jsonl")
 def test_each_method_and_format_gives_a_finite_vector(engine: Engine, method: str, fmt: str) -> None:
     res = engine.embed(method, FILES[fmt], "dataset")
     stored = _vector(engine, method, FILES[fmt])
@@ -60,6 +62,7 @@ def test_each_method_and_format_gives_a_finite_vector(engine: Engine, method: st
 
 
 @pytest.mark.parametrize("method", ["taskemb", "tupate"])
+@needs_shared("datasets/taskweb", "datasets/probe/probe_pool.jsonl")
 def test_same_data_same_space_same_vector(engine: Engine, method: str) -> None:
     engine.embed(method, "rte", "dataset")
     first = _vector(engine, method, "rte")
@@ -69,6 +72,7 @@ def test_same_data_same_space_same_vector(engine: Engine, method: str) -> None:
     assert np.array_equal(first, second)  # bitwise on this machine
 
 
+@needs_shared("datasets/taskweb", "datasets/probe/probe_pool.jsonl")
 def test_changed_hyper_parameter_is_a_new_space(engine: Engine) -> None:
     engine.create_space(
         "taskemb-fisher", "taskemb", overrides={**TINY["taskemb"], "variant": "fisher"}, probe_set="u"
@@ -82,6 +86,7 @@ def test_changed_hyper_parameter_is_a_new_space(engine: Engine) -> None:
         engine.create_space("bad", "taskemb", overrides={"epochs": 3})
 
 
+@needs_shared("datasets/taskweb", "datasets/probe/probe_pool.jsonl")
 def test_blackbox_outputs_are_cached_across_spaces(engine: Engine) -> None:
     calls: list[int] = []
 

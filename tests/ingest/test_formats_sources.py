@@ -18,6 +18,7 @@ from ingest.sources import load_table
 from registry.api import Registry
 from registry.settings import Settings
 from tests.ingest.conftest import SHARED
+from tests.shared_data import needs_shared
 
 ROWS = [{"text": f"sentence number {i}", "label": ["neg", "pos", "neu"][i % 3]} for i in range(30)]
 
@@ -48,6 +49,7 @@ def test_every_local_format_yields_the_same_examples(tmp_path: Path) -> None:
     assert len(hashes) == 1
 
 
+@needs_shared("datasets/taskweb")
 def test_hub_code_path_runs_offline_on_a_local_folder(tmp_path: Path) -> None:
     repo = tmp_path / "my_org_dataset"
     repo.mkdir()
@@ -93,6 +95,7 @@ def test_stratified_sampling_is_seeded_and_proportional() -> None:
     assert Counter(e["label"] for e in subsample(rare, 10, 0, True)[0])[1] == 1  # every class kept
 
 
+@needs_shared("datasets/taskweb")
 def test_probe_sets_exclude_evaluation_texts_and_are_seeded(tmp_path: Path) -> None:
     reg = Registry(Settings.build(home=tmp_path))
     reg.init()

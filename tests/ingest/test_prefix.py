@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -14,8 +13,11 @@ import torch
 from ingest.methods.prefix import PrefixTuner
 from ingest.surrogate import DEFAULT_SURROGATE, Surrogate, load_surrogate
 from registry.errors import ConfigError
+from tests.shared_data import TASKWEB_DATA, needs_shared
 
-RTE = Path(__file__).resolve().parents[3] / "shared" / "datasets" / "taskweb" / "rte.jsonl"
+pytestmark = needs_shared("datasets/taskweb/rte.jsonl")
+
+RTE = TASKWEB_DATA / "rte.jsonl"
 IMPLS = ["sdpa", "eager"]
 
 

@@ -24,6 +24,9 @@ from registry.errors import ConfigError, SpaceNotFoundError
 from registry.models import Job
 from registry.settings import Settings
 from tests.ingest.conftest import SHARED
+from tests.shared_data import needs_shared
+
+pytestmark = needs_shared("datasets/taskweb", "datasets/probe/probe_pool.jsonl")
 
 TASKEMB = {"train_steps": 2, "batch_size": 8, "grad_examples": 16, "grad_batch_size": 8}
 

@@ -1,17 +1,15 @@
 """Tests for query.metrics: a hand-computed example, edge rules, and TaskWeb's published data.
 
 The TaskWeb checks read ``../shared/groundtruth/taskweb`` beside the repository (``FUTE_SHARED``
-overrides the ``shared`` folder) and are skipped when it is absent.
+overrides the ``shared`` folder) and are skipped when it is absent (failed under ``FUTE_REQUIRE_SHARED=1``).
 """
 
 from __future__ import annotations
 
 import csv
 import math
-import os
 from collections import defaultdict
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -25,9 +23,9 @@ from query.metrics import (
     regret_at_k_abs,
     rho,
 )
+from tests.shared_data import TASKWEB_GOLD, require_shared
 
-SHARED = Path(os.environ.get("FUTE_SHARED", Path(__file__).resolve().parents[3] / "shared"))
-TASKWEB = SHARED / "groundtruth" / "taskweb"
+TASKWEB = TASKWEB_GOLD
 PAIRWISE = TASKWEB / "taskweb_pairwise_scores.csv"
 BASELINES = TASKWEB / "taskweb_baseline_predictions.csv"
 
@@ -179,8 +177,7 @@ def _exact_random_ndcg(gold: dict[str, float]) -> float:
 
 @pytest.fixture(scope="module")
 def t5l_gold() -> dict[str, dict[str, float]]:
-    if not PAIRWISE.is_file():
-        pytest.skip(f"TaskWeb ground truth not found at {PAIRWISE}")
+    require_shared(PAIRWISE)
     gold: dict[str, dict[str, float]] = defaultdict(dict)
     with PAIRWISE.open(newline="") as f:
         for row in csv.DictReader(f):
@@ -240,8 +237,7 @@ PUBLISHED = {
 
 @pytest.mark.parametrize("method", sorted(PUBLISHED))
 def test_taskweb_shipped_baselines(t5l_gold: dict[str, dict[str, float]], method: str) -> None:
-    if not BASELINES.is_file():
-        pytest.skip(f"TaskWeb baseline predictions not found at {BASELINES}")
+    require_shared(BASELINES)
     scores: dict[tuple[str, str], float] = {}
     with BASELINES.open(newline="") as f:
         for row in csv.DictReader(f):

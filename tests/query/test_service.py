@@ -21,6 +21,7 @@ from registry.models import Dataset, Embedding
 from registry.settings import Settings
 from registry.spaces import SpaceConfig
 from tests.ingest.conftest import SHARED
+from tests.shared_data import needs_shared
 
 N = 400
 
@@ -59,6 +60,7 @@ def brute_force(reg: Registry, query: np.ndarray, allowed: set[str] | None, k: i
     return [names[i] for i in np.argsort(-scores, kind="stable")[:k]]
 
 
+@needs_shared("datasets/probe/probe_pool.jsonl")
 def test_rankings_match_brute_force_cosine(catalogue: Registry) -> None:
     query = catalogue.vector_of("real", 5)
     got = [r["name"] for r in query_vector(catalogue, "real", query.tolist(), QueryOptions(k=10))["results"]]
@@ -69,6 +71,7 @@ def test_rankings_match_brute_force_cosine(catalogue: Registry) -> None:
     assert got == brute_force(catalogue, query, odd, 10)
 
 
+@needs_shared("datasets/probe/probe_pool.jsonl")
 def test_a_one_percent_filter_returns_exactly_k(catalogue: Registry) -> None:
     rare = {f"t{i}" for i in range(N) if i % 100 == 7}
     out = query_similar(catalogue, "t0", QueryOptions(k=3, where=(("rare", "yes"),)))
@@ -81,6 +84,7 @@ def test_a_one_percent_filter_returns_exactly_k(catalogue: Registry) -> None:
     assert scores == sorted(scores, reverse=True) and [r["rank"] for r in everything] == [1, 2, 3, 4]
 
 
+@needs_shared("datasets/probe/probe_pool.jsonl")
 def test_json_shape_fusion_and_errors(catalogue: Registry) -> None:
     out = query_sources(catalogue, "t3", QueryOptions(k=4, where=(("format", "classification"),)))
     assert set(out) == {"space", "query", "results"} and out["space"] == "real"
@@ -137,6 +141,7 @@ def test_eval_reproduces_hand_computed_values(tmp_path: Path, capsys: pytest.Cap
     assert out["n_targets"] == 1 and out["setting"] == "s" and 0 < out["random"]["ndcg"] < 1
 
 
+@needs_shared("groundtruth/taskweb/taskweb_pairwise_scores.csv")
 @pytest.mark.parametrize("order", ["gold", "reverse"])
 def test_fute_eval_on_taskweb_scores_with_a_known_ranking(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], order: str
