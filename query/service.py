@@ -16,14 +16,14 @@ from typing import Any
 
 from sqlalchemy import select
 
+from query.answer import Ranked, hydrate
 from query.evaluate import evaluate
 from query.transfer import import_transfers
 from registry.api import Hit, Registry
-from registry.catalog import get_subject, tags_of
+from registry.catalog import get_subject
 from registry.errors import ConfigError, InvalidDataError
 from registry.filters import SearchFilter
-from registry.models import Dataset, Embedding, EmbeddingSpace, ModelEntry, Prompt
-from registry.spaces import get_space
+from registry.models import Embedding, EmbeddingSpace, ModelEntry, Prompt
 
 __all__ = [
     "QueryOptions",
@@ -186,38 +186,15 @@ def _answer(
             entry["prov"][space] = hit.provenance
     single = len(spaces) == 1
     order = sorted(fused.values(), key=lambda e: (-(e["hit"].score if single else e["rrf"]), e["hit"].name))
-    order = order[: opts.k]
-    methods = _methods(reg, spaces)
-    with reg.db.read() as session:
-        tags = tags_of(session, [e["hit"].subject_id for e in order])
-        formats = dict(session.execute(select(Dataset.id, Dataset.task_format)).all())
-    results = []
-    for rank, e in enumerate(order, start=1):
-        hit = e["hit"]
-        item = {
-            "rank": rank,
-            "name": hit.name,
-            "kind": hit.kind,
-            "score": round(hit.score if single else e["rrf"], 6),
-            "tags": tags.get(hit.subject_id, {}),
-            "format": formats.get(hit.subject_id),
-            "space": ",".join(spaces),
-            "method": ",".join(methods[s] for s in spaces),
-            "similarity": e["similarity"],
-        }
-        if opts.explain:
-            item["provenance"] = e["prov"]
-        results.append(item)
+    ranked = [
+        Ranked(e["hit"], e["hit"].score if single else e["rrf"], e["similarity"], e["prov"])
+        for e in order[: opts.k]
+    ]
     return {
         "space": ",".join(spaces),
         "query": {**query, "fusion": None if single else {"rrf_k": opts.rrf_k}},
-        "results": results,
+        "results": hydrate(reg, spaces, ranked, opts.explain),
     }
-
-
-def _methods(reg: Registry, spaces: list[str]) -> dict[str, str]:
-    with reg.db.read() as session:
-        return {s: get_space(session, s).method for s in spaces}
 
 
 def query_sources(

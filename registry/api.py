@@ -30,6 +30,7 @@ from registry.settings import Settings
 from registry.space_index import Hook, SpaceIndexes
 from registry.spaces import SpaceConfig, create_space, get_space, list_spaces
 from registry.stats import stats
+from registry.transfers import TransferStore
 from registry.vectors import decode, prepare
 from registry.verify import VerifyReport, verify
 
@@ -69,6 +70,7 @@ class Registry:
         self.indexes = SpaceIndexes(settings.index_dir, settings.lock_timeout_s, hook, settings.index_mmap)
         self.filters = FilterCache()
         self.searcher = Searcher(self.db, self.indexes, self.filters)
+        self.transfers = TransferStore(self.db)
 
     @classmethod
     def open(cls, settings: Settings, hook: Hook | None = None) -> Registry:

@@ -187,13 +187,17 @@ def record_transfer(
             TransferResult.origin == origin,
         )
     )
-    if row is None:
-        row = TransferResult(
-            source_id=source.id, target_id=target.id, score=score, setting=setting, origin=origin
-        )
-        session.add(row)
-    else:
-        row.score = score
+    if row is not None and row.score == score:
+        return row
+    if row is not None:
+        # Replace rather than update: the new row's fresh id tells cached transfer graphs
+        # (registry.transfers, keyed on count and max id) that a score changed.
+        session.delete(row)
+        session.flush()
+    row = TransferResult(
+        source_id=source.id, target_id=target.id, score=score, setting=setting, origin=origin
+    )
+    session.add(row)
     session.flush()
     return row
 

@@ -1,0 +1,170 @@
+"""Read side of recorded transfer results and dataset vectors for transfer-aware ranking.
+
+The query layer ranks sources with the *graph* of measured transfers (``query.transfer_rank``); it
+reads that graph and every dataset's vector in a space through this module, the storage door.
+Both are cached per process and checked against SQL on every call with one cheap statement each:
+
+* the graph by ``(count, max id)`` of ``transfer_results``. ``record_transfer`` replaces a row
+  (new id) when its score changes, and ids are never reused, so any insert, update or delete
+  changes the token;
+* the dataset matrix by the space's ``(generation, fingerprint)``; every vector write bumps the
+  generation.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from sqlalchemy import func, select
+from sqlalchemy.orm import aliased
+
+from registry.db import Database
+from registry.models import Dataset, Embedding, EmbeddingSpace, TransferResult
+from registry.spaces import get_space
+from registry.vectors import decode
+
+Token = tuple[int, int]
+
+
+@dataclass(frozen=True)
+class TransferGraph:
+    """Every recorded transfer result, as parallel arrays (one entry per row).
+
+    Attributes:
+        source_ids: Subject id of each row's source.
+        target_ids: Subject id of each row's target.
+        scores: The recorded score.
+        settings: Index into ``setting_names`` of each row's setting.
+        setting_names: The settings recorded, sorted.
+        token: The SQL state this graph reflects.
+    """
+
+    source_ids: npt.NDArray[np.int64]
+    target_ids: npt.NDArray[np.int64]
+    scores: npt.NDArray[np.float64]
+    settings: npt.NDArray[np.int64]
+    setting_names: tuple[str, ...]
+    token: Token
+
+    @property
+    def empty(self) -> bool:
+        """Whether no result is recorded."""
+        return len(self.scores) == 0
+
+
+@dataclass(frozen=True)
+class DatasetMatrix:
+    """The vectors of every dataset in one space, with the formats of those datasets.
+
+    Attributes:
+        subject_ids: Dataset ids, one per row of ``vectors``.
+        vectors: Stored vectors (normalised for cosine spaces), shape (n, dim).
+        formats: Task format of each row's dataset.
+        metric: The space's metric.
+        key: ``(space id, generation, fingerprint)`` this matrix reflects.
+    """
+
+    subject_ids: npt.NDArray[np.int64]
+    vectors: npt.NDArray[np.float32]
+    formats: tuple[str, ...]
+    metric: str
+    key: tuple[int, int, str]
+
+
+class TransferStore:
+    """Cached reads of the transfer graph and of dataset matrices (thread-safe)."""
+
+    def __init__(self, db: Database) -> None:
+        """Args:
+        db: The registry's database.
+        """
+        self.db = db
+        self._lock = threading.Lock()
+        self._graph: TransferGraph | None = None
+        self._matrices: dict[str, DatasetMatrix] = {}
+
+    def graph(self) -> TransferGraph:
+        """The transfer graph as SQL holds it now (from the cache when nothing changed)."""
+        with self.db.read() as session:
+            row = session.execute(select(func.count(TransferResult.id), func.max(TransferResult.id))).one()
+            token = (int(row[0]), int(row[1] or 0))
+            with self._lock:
+                if self._graph is not None and self._graph.token == token:
+                    return self._graph
+            graph = _read_graph(session, token)
+        with self._lock:
+            self._graph = graph
+        return graph
+
+    def datasets(self, space_name: str) -> DatasetMatrix:
+        """Every dataset vector of a space (from the cache while the space's generation holds).
+
+        Raises:
+            SpaceNotFoundError: Unknown space.
+        """
+        with self.db.read() as session:
+            space = get_space(session, space_name)
+            key = (int(space.id), int(space.generation), str(space.fingerprint))
+            with self._lock:
+                cached = self._matrices.get(space_name)
+                if cached is not None and cached.key == key:
+                    return cached
+            matrix = _read_matrix(session, space, key)
+        with self._lock:
+            self._matrices[space_name] = matrix
+        return matrix
+
+    def measured_into(self, target_id: int) -> dict[int, list[dict[str, Any]]]:
+        """Results recorded *into* a target: source id -> ``[{"setting", "score"}]`` (never used to
+        predict; shown beside predictions as ``measured``)."""
+        graph = self.graph()
+        out: dict[int, list[dict[str, Any]]] = {}
+        for i in np.flatnonzero(graph.target_ids == target_id):
+            out.setdefault(int(graph.source_ids[i]), []).append(
+                {"setting": graph.setting_names[int(graph.settings[i])], "score": float(graph.scores[i])}
+            )
+        return out
+
+
+def _read_graph(session: Any, token: Token) -> TransferGraph:
+    """Load every transfer row (columns only; 1M rows stay a few tens of MB)."""
+    rows = session.execute(
+        select(
+            TransferResult.source_id, TransferResult.target_id, TransferResult.score, TransferResult.setting
+        )
+    ).all()
+    names = tuple(sorted({r[3] for r in rows}))
+    code = {n: i for i, n in enumerate(names)}
+    return TransferGraph(
+        source_ids=np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows)),
+        target_ids=np.fromiter((r[1] for r in rows), dtype=np.int64, count=len(rows)),
+        scores=np.fromiter((r[2] for r in rows), dtype=np.float64, count=len(rows)),
+        settings=np.fromiter((code[r[3]] for r in rows), dtype=np.int64, count=len(rows)),
+        setting_names=names,
+        token=token,
+    )
+
+
+def _read_matrix(session: Any, space: EmbeddingSpace, key: tuple[int, int, str]) -> DatasetMatrix:
+    """Every dataset vector of the space, ordered by subject id."""
+    ds = aliased(Dataset)
+    rows = session.execute(
+        select(Embedding.subject_id, Embedding.vector, ds.task_format)
+        .join(ds, ds.id == Embedding.subject_id)
+        .where(Embedding.space_id == space.id)
+        .order_by(Embedding.subject_id)
+    ).all()
+    vectors = np.zeros((len(rows), space.dim), dtype=np.float32)
+    for i, row in enumerate(rows):
+        vectors[i] = decode(row[1], space.dim)
+    return DatasetMatrix(
+        subject_ids=np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows)),
+        vectors=vectors,
+        formats=tuple(str(r[2]) for r in rows),
+        metric=str(space.metric),
+        key=key,
+    )
