@@ -19,7 +19,9 @@ from fute.cli_map import add_commands as add_map_commands
 from fute.cli_query import add_commands as add_query_commands
 from fute.cli_recall import add_recall_command
 from fute.cli_serve import add_commands as add_serve_commands
+from fute.cli_spaces import add_space_commands
 from registry.api import Registry
+from registry.defaults import stored_default_space
 from registry.errors import RegistryError
 from registry.settings import Settings
 
@@ -45,7 +47,9 @@ def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_spaces_list(args: argparse.Namespace, settings: Settings) -> int:
-    """``fute spaces list``: one row per embedding space."""
+    """``fute spaces list``: one row per embedding space (``*``: the stored default)."""
+    reg = Registry.open(settings)
+    default = stored_default_space(reg.db)
     rows: list[dict[str, Any]] = [
         {
             "name": s.name,
@@ -57,8 +61,9 @@ def cmd_spaces_list(args: argparse.Namespace, settings: Settings) -> int:
             "n_embeddings": n,
             "fingerprint": s.fingerprint,
             "generation": s.generation,
+            "default": s.name == default,
         }
-        for s, n in Registry.open(settings).spaces()
+        for s, n in reg.spaces()
     ]
     if args.json:
         print_json(rows)
@@ -67,7 +72,7 @@ def cmd_spaces_list(args: argparse.Namespace, settings: Settings) -> int:
         print("no embedding spaces yet (run `fute quickstart`)")
     for r in rows:
         print(
-            f"{r['name']:<28} {r['method']:<10} dim={r['dim']:<6} n={r['n_embeddings']:<6} {r['fingerprint'][:12]}"
+            f"{'*' if r['default'] else ' '} {r['name']:<28} {r['method']:<10} dim={r['dim']:<6} n={r['n_embeddings']:<6} {r['fingerprint'][:12]}"
         )
     return 0
 
@@ -175,6 +180,7 @@ def build_parser() -> argparse.ArgumentParser:
         dest="spaces_command", required=True
     )
     leaf(spaces, "list", cmd_spaces_list, "list embedding spaces")
+    add_space_commands(spaces, leaf)
     ingest = sub.add_parser("ingest", help="register and embed").add_subparsers(
         dest="ingest_command", required=True
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +44,7 @@ def cmd_map(args: argparse.Namespace, settings: Settings) -> int:
 
     Raises:
         InvalidDataError: Bad ``--out`` suffix, ``--color``, ``--where`` or an empty selection.
-        ConfigError: Several spaces and none chosen; UMAP / t-SNE package missing.
+        ConfigError: No space exists; UMAP / t-SNE package missing.
     """
     out = Path(args.out)
     if out.suffix.lower() not in SUFFIXES:
@@ -55,10 +56,13 @@ def cmd_map(args: argparse.Namespace, settings: Settings) -> int:
     check_color(args.color)
     reg = Registry.open(settings)
     try:
-        space = map_space(reg, args.space)
+        choice = map_space(reg, args.space)
+        space = choice.name
         tmap = build_map(reg, space, parse_where(args.where), args.method, args.seed)
     finally:
         reg.close()
+    if choice.note:
+        print(f"note: {choice.note}", file=sys.stderr)
     (write_png if out.suffix.lower() == ".png" else write_html)(tmap, args.color, out)
     if args.json:
         print_json({**tmap.to_dict(), "out": str(out), "color": args.color})
@@ -76,7 +80,9 @@ def add_commands(sub: Any, leaf: Leaf) -> None:
     """
     p = leaf(sub, "map", cmd_map, "draw a 2D map of a space's subjects (PNG or self-contained HTML)")
     p.add_argument(
-        "--space", help="space to draw (default: FUTE_DEFAULT_SPACE, else the space with the most vectors)"
+        "--space",
+        help="space to draw (default: `fute spaces default`, else FUTE_DEFAULT_SPACE, else the only space, "
+        "else the space with the most vectors)",
     )
     p.add_argument(
         "--where", action="append", default=[], help="key=value filter as in `fute query` (repeatable)"

@@ -8,6 +8,7 @@ from typing import Any
 
 from fute.cli_common import Leaf, print_json
 from fute.cli_data import parse_tags
+from fute.cli_show import show_answer
 from query.service import (
     QueryOptions,
     evaluate,
@@ -43,15 +44,7 @@ def options(args: argparse.Namespace) -> QueryOptions:
 
 
 def _show(result: dict[str, Any], as_json: bool) -> None:
-    if as_json:
-        print_json(result)
-        return
-    print(f"space {result['space']}: {result['query']['type']} for {result['query']['name']}")
-    for r in result["results"]:
-        tags = ",".join(f"{k}={'|'.join(v)}" for k, v in r["tags"].items())
-        print(f"{r['rank']:>3}. {r['name']:<28} {r['kind']:<8} {r['score']:.4f}  {tags}")
-    if not result["results"]:
-        print("  (no entry passes the filters)")
+    show_answer(result, as_json)
 
 
 def cmd_query(args: argparse.Namespace, settings: Settings) -> int:

@@ -73,8 +73,28 @@ def error_status(exc: Exception) -> int:
     return 400
 
 
+# The query layer names options as the CLI spells them; a message that starts with one of these
+# names the HTTP query parameter instead (commands quoted later in the message stay CLI commands).
+HTTP_PARAMS = {"--space ": "space=", "--where ": "where=", "--llm ": "llm=", "--kind ": "kind="}
+
+
+def http_wording(message: str) -> str:
+    """A registry error message as an HTTP client should read it (``space=`` rather than ``--space``).
+
+    Args:
+        message: The error's text.
+
+    Returns:
+        The text with a leading CLI option replaced by its query parameter.
+    """
+    for flag, param in HTTP_PARAMS.items():
+        if message.startswith(flag):
+            return param + message[len(flag) :]
+    return message
+
+
 async def _error_response(_request: Request, exc: Exception) -> Response:
-    return JSONResponse({"detail": str(exc)}, status_code=error_status(exc))
+    return JSONResponse({"detail": http_wording(str(exc))}, status_code=error_status(exc))
 
 
 class BodyLimit:

@@ -78,13 +78,14 @@ def _list(reg: Registry, flt: wd.ListFilter) -> str:
 def _subject(reg: Registry, kind: str, name: str, wanted: str | None) -> str:
     with reg.db.read() as session:
         info = wd.subject_info(session, kind, name)
-    space = wd.pick_space(reg, [e["space"] for e in info["embeddings"]], wanted)
-    if space is None:
+    choice = wd.pick_space(reg, [e["space"] for e in info["embeddings"]], wanted)
+    if choice is None:
         return pages.subject_page(info, None, {}, "")
+    space = choice.name
     rankings = wd.subject_queries(reg, kind, info["name"], space)
     tmap = build_map(reg, space)
     svg = map_svg(tmap, "kind", _point_href(space), highlight=(kind, info["name"]))
-    return pages.subject_page(info, space, rankings, svg)
+    return pages.subject_page(info, space, rankings, svg, choice.note)
 
 
 def _map(reg: Registry, space: str | None, color_by: str, method: str) -> str:
@@ -93,16 +94,20 @@ def _map(reg: Registry, space: str | None, color_by: str, method: str) -> str:
         return pages.layout(
             "Map", '<p class="note">no embeddings yet: run `fute quickstart` or `fute embed`.</p>'
         )
-    chosen = map_space(reg, space)
+    choice = map_space(reg, space)
+    chosen = choice.name
     check_color(color_by)
     tmap = build_map(reg, chosen, method=method)
     svg = map_svg(tmap, color_by, _point_href(chosen))
-    return report.map_page(svg, spaces, chosen, _colour_choices(reg), color_by, method, len(tmap.points))
+    page = report.MapView(
+        spaces, chosen, _colour_choices(reg), color_by, method, len(tmap.points), choice.note
+    )
+    return report.map_page(svg, page)
 
 
 def _eval(reg: Registry, space: str | None) -> str:
     spaces = _space_names(reg)
-    chosen = map_space(reg, space) if spaces else None
+    chosen = map_space(reg, space).name if spaces else None
     try:
         out = qs.evaluate(reg, chosen, None)
     except RegistryError as exc:  # e.g. no transfer results imported yet: say how to get some

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from fute.http_routes import job_dict, job_entries
 from query import service as qs
+from query.space_choice import SpaceChoice, choose_spaces
 from registry.api import Registry
 from registry.catalog import get_subject, tags_of
 from registry.errors import RegistryError
@@ -141,13 +142,27 @@ def subject_info(session: Session, kind: str, name: str) -> dict[str, Any]:
     return meta
 
 
-def pick_space(reg: Registry, spaces: list[str], wanted: str | None) -> str | None:
-    """The space a subject page shows: the requested one, else the default space, else the first."""
-    if wanted in spaces:
-        return wanted
-    if reg.settings.default_space in spaces:
-        return reg.settings.default_space
-    return spaces[0] if spaces else None
+def pick_space(reg: Registry, spaces: list[str], wanted: str | None) -> SpaceChoice | None:
+    """The space a subject page shows, by the one rule of ``query.space_choice`` applied to the
+    spaces holding the subject's vector (``space=`` is honoured when the subject has a vector there).
+
+    Args:
+        reg: The registry.
+        spaces: The spaces holding a vector of the subject.
+        wanted: The page's ``space=`` parameter.
+
+    Returns:
+        The choice, or None when the subject has no vector anywhere.
+
+    Raises:
+        SpaceNotFoundError: ``space=`` names no space at all.
+    """
+    if not spaces:
+        return None
+    named = (wanted,) if wanted in spaces else ()
+    if wanted and not named:
+        choose_spaces(reg, (wanted,), flag="space=")  # an unknown name is an error; a known one falls back
+    return choose_spaces(reg, named, among=spaces)
 
 
 def subject_queries(reg: Registry, kind: str, name: str, space: str, k: int = 5) -> dict[str, dict[str, Any]]:

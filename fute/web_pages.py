@@ -151,7 +151,11 @@ def _show(value: Any) -> str:
 
 
 def subject_page(
-    info: dict[str, Any], space: str | None, rankings: dict[str, dict[str, Any]], map_svg: str
+    info: dict[str, Any],
+    space: str | None,
+    rankings: dict[str, dict[str, Any]],
+    map_svg: str,
+    note: str | None = None,
 ) -> str:
     """One subject: metadata, embedding provenance per space, its rankings, its place on the map.
 
@@ -160,6 +164,10 @@ def subject_page(
         space: The space the rankings and the map use (None: the subject has no embedding).
         rankings: ``web_data.subject_queries`` (empty without a space).
         map_svg: The space's map with this subject ringed ("" without a space).
+        note: The space rule's one-line note when the page did not name the space.
+
+    Returns:
+        The page's HTML.
     """
     parts = [f'<p class="kind">{esc(info["kind"])}</p>', "<h2>metadata</h2>", _meta_rows(info)]
     prov = [
@@ -183,10 +191,34 @@ def subject_page(
     parts.append(
         f'<h2 id="space-title">rankings in space <code>{esc(space)}</code> (as <code>fute query ... --json</code>)</h2>'
     )
+    parts.append(space_switcher(info, space, [e["space"] for e in info["embeddings"]], note))
     for key, answer in rankings.items():
         parts += [f"<h3>{esc(titles.get(key, key))}</h3>", ranking_html(key, answer)]
     parts += ["<h2>on the map</h2>", f'<div class="map">{map_svg}</div>']
     return layout(f"{info['kind']} {info['name']}", "".join(parts))
+
+
+def space_switcher(info: dict[str, Any], space: str, spaces: list[str], note: str | None) -> str:
+    """A GET form that reloads the subject page in another of its spaces, with the rule's note.
+
+    Args:
+        info: ``web_data.subject_info``.
+        space: The space shown.
+        spaces: The spaces holding the subject's vector.
+        note: The space rule's note (None when ``space=`` chose it).
+
+    Returns:
+        The form's HTML (``#space-switch``).
+    """
+    options = "".join(
+        f'<option value="{esc(s)}"{" selected" if s == space else ""}>{esc(s)}</option>' for s in spaces
+    )
+    form = (
+        f'<form method="get" action="{esc(subject_url(info["kind"], info["name"]))}" class="filters" '
+        f'id="space-switch">space <select name="space" id="space-select">{options}</select> '
+        '<button type="submit">show</button></form>'
+    )
+    return form + (f'<p class="note" id="space-note">{esc(note)}</p>' if note else "")
 
 
 def error_page(status: int, message: str) -> str:

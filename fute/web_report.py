@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from fute.web_pages import esc, layout, table
@@ -19,29 +20,50 @@ def _options(choices: Sequence[str], chosen: str) -> str:
     )
 
 
-def map_page(
-    svg: str, spaces: list[str], space: str, colours: list[str], color_by: str, method: str, n: int
-) -> str:
-    """The interactive map of a space: choose space, colouring and projection (GET form).
+@dataclass(frozen=True)
+class MapView:
+    """What the map page shows besides the drawing.
 
-    Args:
-        svg: ``map_render.map_svg`` with a link per point.
-        spaces: Every space name.
+    Attributes:
+        spaces: Every space name holding vectors (the space switcher).
         space: The space drawn.
         colours: ``kind`` and ``tag:KEY`` choices.
         color_by: The colouring drawn.
         method: The projection drawn.
         n: Number of points.
+        note: The space rule's one-line note when the page did not name the space.
+    """
+
+    spaces: list[str]
+    space: str
+    colours: list[str]
+    color_by: str
+    method: str
+    n: int
+    note: str | None = None
+
+
+def map_page(svg: str, view: MapView) -> str:
+    """The interactive map of a space: choose space, colouring and projection (GET form).
+
+    Args:
+        svg: ``map_render.map_svg`` with a link per point.
+        view: The space, colouring, projection and choices.
+
+    Returns:
+        The page's HTML.
     """
     form = (
         '<form method="get" action="/ui/map" class="filters">'
-        f'space <select name="space">{_options(spaces, space)}</select> '
-        f'colour <select name="color">{_options(colours, color_by)}</select> '
-        f'projection <select name="method">{_options(METHODS, method)}</select> '
+        f'space <select name="space" id="space-select">{_options(view.spaces, view.space)}</select> '
+        f'colour <select name="color">{_options(view.colours, view.color_by)}</select> '
+        f'projection <select name="method">{_options(METHODS, view.method)}</select> '
         '<button type="submit">draw</button></form>'
     )
-    note = f'<p class="summary">{n} subjects; hover a point for its name, click it for its page.</p>'
-    return layout(f"Map of {space}", form + note + f'<div class="map">{svg}</div>')
+    note = f'<p class="summary">{view.n} subjects; hover a point for its name, click it for its page.</p>'
+    if view.note:
+        note += f'<p class="note" id="space-note">{esc(view.note)}</p>'
+    return layout(f"Map of {view.space}", form + note + f'<div class="map">{svg}</div>')
 
 
 def bar_chart(

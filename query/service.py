@@ -18,10 +18,11 @@ from sqlalchemy import select
 
 from query.answer import Ranked, hydrate
 from query.evaluate import evaluate
+from query.space_choice import choose_spaces
 from query.transfer import import_transfers
 from registry.api import Hit, Registry
 from registry.catalog import get_subject
-from registry.errors import ConfigError, InvalidDataError
+from registry.errors import InvalidDataError
 from registry.filters import SearchFilter
 from registry.models import Embedding, EmbeddingSpace, ModelEntry, Prompt
 
@@ -95,21 +96,14 @@ def parse_where(where: tuple[tuple[str, str], ...]) -> SearchFilter:
 
 
 def resolve_spaces(reg: Registry, opts: QueryOptions) -> list[str]:
-    """The spaces of a query: the named ones, else the configured default, else the only one.
+    """The spaces of a query by the one rule of ``query.space_choice`` (named, stored default,
+    ``FUTE_DEFAULT_SPACE``, the only space, the space with the most vectors).
 
     Raises:
-        ConfigError: No space named and no single default.
+        SpaceNotFoundError: A named space does not exist.
+        ConfigError: No space exists.
     """
-    if opts.spaces:
-        return list(dict.fromkeys(opts.spaces))  # a space named twice counts once
-    if reg.settings.default_space:
-        return [reg.settings.default_space]
-    names = [s.name for s, _ in reg.spaces()]
-    if len(names) == 1:
-        return names
-    raise ConfigError(
-        f"several spaces exist ({', '.join(names) or 'none'}); pass --space or set FUTE_DEFAULT_SPACE"
-    )
+    return list(choose_spaces(reg, opts.spaces).names)
 
 
 def _check(opts: QueryOptions) -> None:
@@ -128,7 +122,8 @@ def _subject_query(
     flt = replace(
         flt, kinds=flt.kinds or base.kinds, subject_ids=base.subject_ids, exclude_subject_ids=(subject.id,)
     )
-    spaces = resolve_spaces(reg, opts)
+    choice = choose_spaces(reg, opts.spaces)
+    spaces = list(choice.names)
     rankings = {}
     for space in spaces:
         vec = _vector(reg, space, subject.id, name)
@@ -140,6 +135,8 @@ def _subject_query(
         "k": opts.k,
         "where": dict(opts.where),
     }
+    if choice.note:  # the rule, not the caller, picked the space: say which
+        query["space_note"] = choice.note
     if opts.explain:
         query["provenance"] = {s: _provenance(reg, s, subject.id) for s in spaces}
     return _answer(reg, spaces, rankings, query, opts)

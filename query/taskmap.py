@@ -16,6 +16,7 @@ import numpy.typing as npt
 from sqlalchemy import select
 
 from query.service import parse_where
+from query.space_choice import SpaceChoice, choose_spaces
 from registry.api import Registry
 from registry.catalog import tags_of
 from registry.embeddings import iter_vectors
@@ -174,21 +175,15 @@ def _rows(reg: Registry, space_name: str, where: tuple[tuple[str, str], ...]) ->
     return meta, np.concatenate(parts) if parts else np.zeros((0, 0)), metric
 
 
-def map_space(reg: Registry, wanted: str | None) -> str:
-    """The space to draw: the named one, else ``FUTE_DEFAULT_SPACE``, else the space holding the
-    most vectors (a map is a view, so unlike a query it need not refuse when several exist).
+def map_space(reg: Registry, wanted: str | None) -> SpaceChoice:
+    """The space to draw, by the one rule of ``query.space_choice`` (named, stored default,
+    ``FUTE_DEFAULT_SPACE``, the only space, the space with the most vectors).
 
     Raises:
-        InvalidDataError: No space holds any vector yet.
+        SpaceNotFoundError: The named space does not exist.
+        ConfigError: No space exists yet.
     """
-    if wanted:
-        return wanted
-    if reg.settings.default_space:
-        return reg.settings.default_space
-    counts = [(n, s.name) for s, n in reg.spaces() if n > 0]
-    if not counts:
-        raise InvalidDataError("no embeddings yet; run `fute quickstart` or `fute embed NAME --space S`")
-    return min(counts, key=lambda c: (-c[0], c[1]))[1]
+    return choose_spaces(reg, (wanted,) if wanted else ())
 
 
 def build_map(

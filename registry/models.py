@@ -289,3 +289,14 @@ class JobEntry(Base):
     claimed_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
     lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class RegistryDefault(Base):
+    """A registry-wide default that names a row, e.g. ``key="space"``: the space a command uses when
+    it names none (``fute spaces default NAME``). The foreign key cascades, so deleting the space
+    clears its default instead of leaving a dangling name."""
+
+    __tablename__ = "registry_defaults"
+
+    key: Mapped[str] = mapped_column(String(32), primary_key=True)
+    space_id: Mapped[int] = fk_column("embedding_spaces.id")

@@ -130,11 +130,11 @@ def test_default_space_is_the_one_with_most_vectors(fake_reg: Registry, tmp_path
 
     fake_reg.create_space(SpaceConfig(name="aaa-small", surrogate="fake", method="fake2", dim=4))
     fake_reg.put_embeddings("aaa-small", [EmbeddingItem(1, np.ones(4, dtype=np.float32))])
-    assert map_space(fake_reg, None) == "fake" and map_space(fake_reg, "aaa-small") == "aaa-small"
+    assert map_space(fake_reg, None).name == "fake" and map_space(fake_reg, "aaa-small").name == "aaa-small"
     pinned = Registry(fake_reg.settings.model_copy(update={"default_space": "aaa-small"}))
-    assert map_space(pinned, None) == "aaa-small"
+    assert map_space(pinned, None).name == "aaa-small"
     pinned.close()
     empty = Registry(Settings.build(home=tmp_path / "empty"))
     empty.init()
-    with pytest.raises(InvalidDataError, match="no embeddings yet"):
+    with pytest.raises(ConfigError, match="no embedding space exists yet"):
         map_space(empty, None)
