@@ -161,6 +161,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--db", default=argparse.SUPPRESS, help="database URL (env FUTE_DB_URL), overrides SQLite"
     )
     common.add_argument("--json", action="store_true", help="machine-readable output")
+    common.add_argument(
+        "--debug",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="print tracebacks of errors (env FUTE_DEBUG=1)",
+    )
     parser = argparse.ArgumentParser(
         prog="fute", description="FUTE task-embedding registry", parents=[common]
     )
@@ -222,16 +228,47 @@ def quiet_libraries() -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``fute`` console script."""
+    """Entry point of the ``fute`` console script.
+
+    Errors print one line and exit 2; ``--debug`` (or ``FUTE_DEBUG=1``) adds the traceback.
+    """
     args = build_parser().parse_args(argv)
     quiet_libraries()
+    debug = debug_mode(args)
     try:
         settings = Settings.build(home=getattr(args, "home", None), db=getattr(args, "db", None))
         code: int = args.handler(args, settings)
         return code
     except RegistryError as exc:
-        print(f"fute: error: {exc}", file=sys.stderr)
-        return 2
+        return report_error(str(exc), debug)
+    except Exception as exc:  # a bug or an unforeseen input: one line unless debugging
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        return report_error(
+            f"unexpected {type(exc).__name__}: {first[:300]} (rerun with --debug for the traceback, "
+            "and please report it)",
+            debug,
+        )
+
+
+def debug_mode(args: argparse.Namespace) -> bool:
+    """``--debug`` or ``FUTE_DEBUG=1``: show tracebacks and debug logs."""
+    import logging
+    import os
+
+    debug = bool(getattr(args, "debug", False)) or os.environ.get("FUTE_DEBUG", "") not in ("", "0")
+    if debug:
+        logging.basicConfig(level=logging.DEBUG, format="%(name)s: %(message)s")
+    return debug
+
+
+def report_error(message: str, debug: bool) -> int:
+    """Print ``fute: error: MESSAGE`` (after the traceback when debugging); returns exit code 2."""
+    if debug:
+        import traceback
+
+        traceback.print_exc()
+    print(f"fute: error: {message}", file=sys.stderr)
+    return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -26,6 +26,7 @@ from typing import Any
 
 import yaml
 
+from ingest.catalogue_schema import check_entry
 from registry.errors import InvalidDataError
 
 SECTIONS = {
@@ -56,8 +57,9 @@ def load_catalogue(path: Path) -> Catalogue:
     """Read and validate a catalogue file.
 
     Raises:
-        SourceUnavailableError-like InvalidDataError: Unreadable file, bad YAML, unknown sections
-            or keys, missing required keys, duplicate names (the message names the entry).
+        InvalidDataError: Unreadable file, bad YAML, unknown sections or keys, missing required
+            keys, a field of the wrong type or range (``ingest.catalogue_schema``), duplicate names
+            (the message names the entry).
     """
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -91,6 +93,7 @@ def _check_section(section: str, entries: Any) -> list[dict[str, Any]]:
             raise InvalidDataError(
                 f"{where}: missing {sorted(missing)} / unknown {sorted(extra)}; keys: {sorted(required | optional)}"
             )
+        check_entry(section, where, entry)
         name = str(entry["name"])
         if name in seen:
             raise InvalidDataError(f"{where}: name {name!r} appears twice in {section}")

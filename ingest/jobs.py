@@ -7,9 +7,11 @@ interrupted job row is marked ``cancelled`` and points at the job that resumed i
 
 from __future__ import annotations
 
+import logging
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +24,8 @@ from registry.api import Registry
 from registry.errors import RegistryError
 from registry.jobs import finish_job, progress, start_job
 from registry.models import Embedding, EmbeddingSpace, Job, JobEntry, Subject, utcnow
+
+log = logging.getLogger(__name__)
 
 # Errors that fail one entry, not the job: bad data, model loading, numerical trouble, I/O.
 ENTRY_ERRORS = (RegistryError, ValueError, RuntimeError, OSError, KeyError, TypeError)
@@ -58,14 +62,42 @@ def run_catalogue(reg: Registry, engine: Engine, cat: Catalogue, show_progress: 
         job = start_job(session, "catalogue", 0, {"file": str(cat.path)})
         _cancel_interrupted(session, str(cat.path), job.id)
     report = JobReport(job.id, "running")
-    _run_steps(reg, job.id, steps, report, show_progress, offset=0)
-    embed_steps = embedding_steps(reg, engine, cat)
-    _run_steps(reg, job.id, embed_steps, report, show_progress, offset=len(steps))
+    with ends_job(reg, job.id):
+        _run_steps(reg, job.id, steps, report, show_progress, offset=0)
+        embed_steps = embedding_steps(reg, engine, cat)
+        _run_steps(reg, job.id, embed_steps, report, show_progress, offset=len(steps))
     report.status = "failed" if report.count("failed") else "done"
     with reg.db.transaction() as session:
         failed = [f"{e['key']}: {e['error']}" for e in report.entries if e["status"] == "failed"]
         finish_job(session, job.id, report.status, "; ".join(failed)[:4000] or None)
     return report
+
+
+@contextmanager
+def ends_job(reg: Registry, job_id: int) -> Iterator[None]:
+    """Close the job row when anything escapes the block (a bug, Ctrl-C, a lost database), then
+    re-raise: a job must never stay ``running`` because of an exception. A killed process cannot
+    run this; its row is closed by the next run of the same catalogue (``_cancel_interrupted``).
+
+    Raises:
+        BaseException: Whatever the block raised, unchanged.
+    """
+    try:
+        yield
+    except BaseException as exc:
+        status = "cancelled" if isinstance(exc, KeyboardInterrupt) else "failed"
+        try:
+            with reg.db.transaction() as session:
+                finish_job(session, job_id, status, _reason(exc))
+        except Exception:  # the database itself may be what failed; the original error matters more
+            log.warning("could not close job %s after %s", job_id, type(exc).__name__)
+        raise
+
+
+def _reason(exc: BaseException) -> str:
+    """``TypeName: first line of the message`` (what a failed entry or job records)."""
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    return f"{type(exc).__name__}: {text}"[:4000]
 
 
 def _cancel_interrupted(session: Any, path: str, new_id: int) -> None:
@@ -121,7 +153,10 @@ def _run_steps(
             status = "skipped" if skip else "done"
             error = skip
         except ENTRY_ERRORS as exc:
-            status, error = "failed", f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+            status, error = "failed", _reason(exc)
+        except Exception as exc:  # a bug: fail this entry, keep its traceback in the log, go on
+            log.debug("entry %s of job %s failed unexpectedly", key, job_id, exc_info=True)
+            status, error = "failed", _reason(exc)
         seconds = round(time.perf_counter() - start, 3)
         report.entries.append({"key": key, "status": status, "error": error, "seconds": seconds})
         with reg.db.transaction() as session:

@@ -24,7 +24,14 @@ from sqlalchemy import select
 
 from ingest.catalogue import Catalogue
 from ingest.engine import Engine
-from ingest.jobs import ENTRY_ERRORS, JobReport, _cancel_interrupted, _run_steps, embedding_steps
+from ingest.jobs import (
+    ENTRY_ERRORS,
+    JobReport,
+    _cancel_interrupted,
+    _run_steps,
+    embedding_steps,
+    ends_job,
+)
 from ingest.ray_probes import ProbeOptions, prefill
 from ingest.ray_worker import WorkerOptions, options_dict, work_one
 from ingest.setup import setup_steps
@@ -95,15 +102,16 @@ def run_catalogue_ray(
         job = start_job(session, "catalogue", 0, params)
         _cancel_interrupted(session, str(cat.path), job.id)
     report = JobReport(job.id, "running")
-    _run_steps(reg, job.id, steps, report, show, offset=0)
-    keys = [key for key, _ in embedding_steps(reg, engine, cat)]
-    with reg.db.transaction() as session:
-        add_pending(session, job.id, keys)
-        session.get_one(type(job), job.id).n_total = len(steps) + len(keys)
-    if not ray.is_initialized():
-        ray.init(address=opts.address, include_dashboard=False, log_to_driver=show)
-    _prefill(ray, reg, cat, opts.probes)
-    _drive(ray, reg, job.id, opts, show)
+    with ends_job(reg, job.id):
+        _run_steps(reg, job.id, steps, report, show, offset=0)
+        keys = [key for key, _ in embedding_steps(reg, engine, cat)]
+        with reg.db.transaction() as session:
+            add_pending(session, job.id, keys)
+            session.get_one(type(job), job.id).n_total = len(steps) + len(keys)
+        if not ray.is_initialized():
+            ray.init(address=opts.address, include_dashboard=False, log_to_driver=show)
+        _prefill(ray, reg, cat, opts.probes)
+        _drive(ray, reg, job.id, opts, show)
     reg.recover()  # the one publisher: bring every snapshot current with SQL
     return _finish(reg, job.id, report)
 

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from ingest.blackbox import BlackBox
 from ingest.engine import Engine
-from ingest.jobs import JobReport, Step, _run_steps
+from ingest.jobs import JobReport, Step, _run_steps, ends_job
 from registry.api import Registry
 from registry.errors import ConfigError
 from registry.jobs import finish_job, start_job
@@ -77,7 +77,8 @@ def reembed(
         (f"reembed/{new}/{kind}/{name}", _action(reg, engine, new, name, kind, (boxes or {}).get(name)))
         for kind, name in subjects
     ]
-    _run_steps(reg, job.id, steps, report, show_progress, offset=0)
+    with ends_job(reg, job.id):
+        _run_steps(reg, job.id, steps, report, show_progress, offset=0)
     report.status = "failed" if report.count("failed") else "done"
     with reg.db.transaction() as session:
         failed = [f"{e['key']}: {e['error']}" for e in report.entries if e["status"] == "failed"]

@@ -17,6 +17,7 @@ from registry.api import Registry
 from registry.catalog import add_subject
 from registry.errors import ConfigError
 from registry.models import EmbeddingSpace, ModelEntry, ProbeSet, Prompt, Subject
+from registry.validate import check_tag
 
 Step = tuple[str, Callable[[], str | None]]
 
@@ -41,7 +42,7 @@ def _tags(entry: dict[str, Any]) -> tuple[tuple[str, str], ...]:
     out: list[tuple[str, str]] = []
     for key, value in (entry.get("tags") or {}).items():
         values = value if isinstance(value, list) else [value]
-        out += [(str(key), str(v)) for v in values]
+        out += [check_tag(key, v) for v in values]  # validated at load; this also normalises to str
     return tuple(out)
 
 

@@ -8,6 +8,7 @@ deferred read transaction tries to upgrade to a write.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
@@ -18,13 +19,14 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
 from registry.errors import (
     ConfigError,
+    DatabaseDamagedError,
     DatabaseUnavailableError,
     RegistryNotInitializedError,
     SchemaOutdatedError,
@@ -164,6 +166,22 @@ class Database:
             raise SchemaOutdatedError(
                 f"database schema is at revision {current}, this code expects {head}; run `fute db upgrade`"
             )
+        self._check_tables()
+
+    def _check_tables(self) -> None:
+        """Fail when a table of the schema is missing although the revision says head (a database
+        edited by hand or half restored): later reads would fail one by one, some silently.
+
+        Raises:
+            DatabaseDamagedError: Tables are missing (named).
+        """
+        from registry.models import Base  # models import nothing from here; deferred to stay light
+
+        with _translate_operational(self.settings), self.engine.connect() as conn:
+            present = set(inspect(conn).get_table_names())
+        missing = sorted(set(Base.metadata.tables) - present)
+        if missing:
+            raise DatabaseDamagedError(damaged_message(self.settings, f"missing tables {', '.join(missing)}"))
 
     def upgrade(self) -> str:
         """Apply every pending Alembic migration.
@@ -193,16 +211,43 @@ def head_revision() -> str:
     return head
 
 
+# Driver messages that mean the file or schema is damaged, not that the server is unreachable:
+# SQLite's for a truncated / overwritten file, and both backends' for missing tables or columns.
+DAMAGED = (
+    "file is not a database",
+    "database disk image is malformed",
+    "no such table",
+    "no such column",
+    "UndefinedTable",  # PostgreSQL: relation "x" does not exist
+    "UndefinedColumn",
+)
+
+
 @contextmanager
 def _translate_operational(settings: Settings) -> Iterator[None]:
-    """Turn driver-level connection failures into a RegistryError with a fix."""
+    """Turn driver-level connection failures and a damaged database into a RegistryError with a fix."""
     try:
         yield
-    except OperationalError as exc:
-        text = str(exc.orig) if exc.orig is not None else str(exc)
-        if "unable to open database file" in text or "connection" in text.lower():
+    except (DBAPIError, sqlite3.DatabaseError) as exc:
+        orig = getattr(exc, "orig", None) or exc
+        text = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
+        if any(mark in f"{type(orig).__name__}: {text}" for mark in DAMAGED):
+            raise DatabaseDamagedError(damaged_message(settings, text)) from exc
+        if isinstance(exc, OperationalError) and (
+            "unable to open database file" in text or "connection" in text.lower()
+        ):
             raise DatabaseUnavailableError(
-                f"cannot open the database ({text.strip().splitlines()[0]}); check --db / FUTE_DB_URL "
+                f"cannot open the database ({text}); check --db / FUTE_DB_URL "
                 f"or --home / FUTE_HOME (now {settings.home})"
             ) from exc
         raise
+
+
+def damaged_message(settings: Settings, problem: str) -> str:
+    """One line: what is wrong, where, and what to do about it."""
+    where = make_url(settings.database_url).render_as_string(hide_password=True)
+    return (
+        f"the registry database is damaged ({problem}) at {where}; restore it from a `fute export` "
+        "copy (`fute --home NEW init && fute --home NEW import DIR`), or run `fute maintain rebuild` "
+        "if only the indexes are damaged"
+    )

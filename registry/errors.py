@@ -69,3 +69,7 @@ class DuplicateDataError(AlreadyExistsError):
 
 class SourceUnavailableError(RegistryError, OSError):
     """A data source cannot be read (missing file, not UTF-8, hub unreachable)."""
+
+
+class DatabaseDamagedError(DatabaseUnavailableError):
+    """The database file exists but is not a usable registry (truncated, overwritten, wrong schema)."""
