@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from fute.cli_common import Handler, print_json
+from fute.cli_common import Handler, closed_pipe, print_json, route_warnings_to_log
 from fute.cli_data import add_commands as add_data_commands
 from fute.cli_embed import add_commands as add_engine_commands
 from fute.cli_maintain import add_commands as add_maintain_commands
@@ -217,6 +217,7 @@ def quiet_libraries() -> None:
     our own progress lines and errors remain."""
     import os
 
+    route_warnings_to_log()  # a library's warning is not the user's business unless --debug
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     try:
@@ -238,9 +239,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = Settings.build(home=getattr(args, "home", None), db=getattr(args, "db", None))
         code: int = args.handler(args, settings)
+        sys.stdout.flush()  # a closed pipe fails here, inside the handler below, not at interpreter exit
         return code
     except RegistryError as exc:
         return report_error(str(exc), debug)
+    except BrokenPipeError:  # `fute ... | head`: the reader has all it wanted
+        return closed_pipe()
     except Exception as exc:  # a bug or an unforeseen input: one line unless debugging
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         return report_error(

@@ -7,6 +7,7 @@ import sys
 from typing import Any
 
 from fute.cli_common import print_json
+from query.hints import empty_ranking_hint
 
 
 def print_notes(answer: dict[str, Any]) -> None:
@@ -28,7 +29,6 @@ def show_answer(
     Args:
         answer: A ``query_*`` answer.
         as_json: Print the JSON (``--json``) instead of a table.
-        empty_hint: What an empty result means, as a next step for the user.
     """
     print_notes(answer)
     if as_json:
@@ -40,4 +40,4 @@ def show_answer(
         tags = ",".join(f"{k}={'|'.join(v)}" for k, v in r["tags"].items())
         print(f"{r['rank']:>3}. {r['name']:<28} {r['kind']:<8} {r['score']:.4f}  {tags}")
     if not answer["results"]:
-        print(f"  ({empty_hint})")
+        print(f"  ({empty_ranking_hint(answer)})")

@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from query.answer import Ranked, hydrate
 from query.evaluate import evaluate
+from query.hints import unknown_llm_message
 from query.space_choice import choose_spaces
 from query.transfer import import_transfers
 from registry.api import Hit, Registry
@@ -212,15 +213,12 @@ def query_prompts(reg: Registry, target: str, opts: QueryOptions, llm: str | Non
     ids = None
     if llm is not None:
         with reg.db.read() as session:
-            ids = tuple(
-                session.scalars(
-                    select(Prompt.id)
-                    .join(ModelEntry, ModelEntry.id == Prompt.llm_id)
-                    .where(ModelEntry.name == llm)
-                )
-            )
+            # a subquery, not a join: Prompt and ModelEntry share the subjects table, and a join
+            # makes SQLAlchemy alias one implicitly (an SAWarning on the user's terminal)
+            llm_ids = select(ModelEntry.id).where(ModelEntry.name == llm)
+            ids = tuple(session.scalars(select(Prompt.id).where(Prompt.llm_id.in_(llm_ids))))
         if not ids:
-            raise InvalidDataError(f"no prompts run on an LLM named {llm!r}; see `fute stats`")
+            raise InvalidDataError(unknown_llm_message(reg, llm))
     return _subject_query(
         reg, target, "dataset", opts, SearchFilter(kinds=("prompt",), subject_ids=ids), "prompts"
     )

@@ -4,77 +4,42 @@ the only space, else the space with the most vectors, with a one-line note namin
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from fute.cli import main
 from fute.http import create_app
 from query.space_choice import choose_spaces
-from registry.api import EmbeddingItem, Registry
-from registry.catalog import get_subject
+from registry.api import Registry
 from registry.defaults import set_default_space, stored_default_space
 from registry.settings import Settings
-from registry.spaces import SpaceConfig
-from tests.web.conftest import build_fake
+from tests.query.conftest import Run
 
 
-@pytest.fixture
-def two_spaces(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Registry]:
-    """The fake catalogue in ``fake`` (9 vectors) plus ``small`` (2 vectors: sent-a, sent-b)."""
-    monkeypatch.delenv("FUTE_DEFAULT_SPACE", raising=False)
-    reg = Registry(Settings.build(home=tmp_path / "home"))
-    reg.init()
-    build_fake(reg)
-    reg.create_space(SpaceConfig(name="small", surrogate="fake", method="fake2", dim=4))
-    with reg.db.read() as s:
-        ids = [get_subject(s, n, "dataset").id for n in ("sent-a", "sent-b")]
-    reg.put_embeddings("small", [EmbeddingItem(i, np.arange(1, 5, dtype=np.float32) + i) for i in ids])
-    yield reg
-    reg.close()
-
-
-def fute(reg: Registry, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, Any, str]:
-    """Run the CLI on the registry; returns (exit code, parsed JSON or text, stderr)."""
-    capsys.readouterr()
-    code = main(["--home", str(reg.settings.home), *args])
-    out = capsys.readouterr()
-    try:
-        return code, json.loads(out.out), out.err
-    except ValueError:
-        return code, out.out, out.err
-
-
-def test_two_spaces_no_longer_break_a_default_query(
-    two_spaces: Registry, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_two_spaces_no_longer_break_a_default_query(two_spaces: Registry, fute: Run) -> None:
     # before: exit 2, "several spaces exist (fake, small); pass --space or set FUTE_DEFAULT_SPACE"
-    code, out, err = fute(two_spaces, capsys, "query", "similar", "sent-a", "--json")
+    code, out, err = fute("query", "similar", "sent-a", "--json")
     assert code == 0, err
     assert out["space"] == "fake" and "most vectors" in out["query"]["space_note"]
     assert "note: space 'fake' (the space with the most vectors" in err
-    code, text, err = fute(two_spaces, capsys, "query", "sources", "--target", "sent-a")
+    code, text, err = fute("query", "sources", "--target", "sent-a")
     assert code == 0 and text.startswith("space fake") and "note: space 'fake'" in err
-    code, out, err = fute(two_spaces, capsys, "query", "similar", "sent-a", "--space", "small", "--json")
+    code, out, err = fute("query", "similar", "sent-a", "--space", "small", "--json")
     assert code == 0 and out["space"] == "small" and "space_note" not in out["query"] and err == ""
 
 
 def test_stored_default_beats_the_environment_and_the_counts(
-    two_spaces: Registry, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    two_spaces: Registry, fute: Run, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    code, out, _ = fute(two_spaces, capsys, "spaces", "default", "small", "--json")
+    code, out, _ = fute("spaces", "default", "small", "--json")
     assert code == 0 and out == {"default": "small", "previous": None}
     assert stored_default_space(two_spaces.db) == "small"
-    code, out, _ = fute(two_spaces, capsys, "query", "similar", "sent-a", "--json")
+    code, out, _ = fute("query", "similar", "sent-a", "--json")
     assert code == 0 and out["space"] == "small" and "registry default" in out["query"]["space_note"]
-    _, listing, _ = fute(two_spaces, capsys, "spaces", "list", "--json")
+    _, listing, _ = fute("spaces", "list", "--json")
     assert {r["name"]: r["default"] for r in listing} == {"fake": False, "small": True}
-    _, text, _ = fute(two_spaces, capsys, "spaces", "list")
+    _, text, _ = fute("spaces", "list")
     assert text.splitlines()[1].startswith("* small")
     monkeypatch.setenv("FUTE_DEFAULT_SPACE", "fake")
     env = Registry(Settings.build(home=two_spaces.settings.home))
@@ -82,21 +47,21 @@ def test_stored_default_beats_the_environment_and_the_counts(
     set_default_space(env.db, None)
     assert (choose_spaces(env).name, choose_spaces(env).reason) == ("fake", "FUTE_DEFAULT_SPACE")
     env.close()
-    code, out, _ = fute(two_spaces, capsys, "spaces", "default", "--json")
+    code, out, _ = fute("spaces", "default", "--json")
     assert code == 0 and out["default"] is None and out["in_use"] == "fake"
 
 
 def test_unknown_spaces_are_named_with_the_known_ones(
-    two_spaces: Registry, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    two_spaces: Registry, fute: Run, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # before: "'sent-a' has no vector in space 'nope'; run `fute embed sent-a --space nope`"
-    code, _, err = fute(two_spaces, capsys, "query", "sources", "--target", "sent-a", "--space", "nope")
+    code, _, err = fute("query", "sources", "--target", "sent-a", "--space", "nope")
     assert code == 2 and "--space 'nope': no embedding space has this name; known spaces: fake, small" in err
     assert "fute embed" not in err
-    code, _, err = fute(two_spaces, capsys, "spaces", "default", "nope")
+    code, _, err = fute("spaces", "default", "nope")
     assert code == 2 and "known spaces: fake, small" in err
     monkeypatch.setenv("FUTE_DEFAULT_SPACE", "gone")
-    code, _, err = fute(two_spaces, capsys, "query", "similar", "sent-a")
+    code, _, err = fute("query", "similar", "sent-a")
     assert code == 2 and "FUTE_DEFAULT_SPACE 'gone'" in err
 
 
@@ -110,11 +75,9 @@ def test_http_uses_the_rule_and_names_space_parameter(two_spaces: Registry) -> N
     assert client.get("/query/similar", params={"name": "sent-a"}).json()["space"] == "small"
 
 
-def test_pages_and_map_follow_the_stored_default(
-    two_spaces: Registry, capsys: pytest.CaptureFixture[str], tmp_path: Path
-) -> None:
+def test_pages_and_map_follow_the_stored_default(two_spaces: Registry, fute: Run, tmp_path: Path) -> None:
     set_default_space(two_spaces.db, "small")
-    code, out, err = fute(two_spaces, capsys, "map", "--out", str(tmp_path / "m.html"), "--json")
+    code, out, err = fute("map", "--out", str(tmp_path / "m.html"), "--json")
     assert code == 0 and out["space"] == "small" and "registry default" in err
     client = TestClient(create_app(two_spaces.settings, token=None))
     page = client.get("/ui/subject/dataset/sent-a").text
