@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, ValidationError, field_validator
 
-from registry.errors import InvalidDataError
+from registry.errors import ConfigError, InvalidDataError
 from registry.validate import MAX_SEED, check_tag, shown
 
 # Kept literal (not imported) so that loading a catalogue never imports torch; a test checks
@@ -163,3 +163,16 @@ def check_entry(section: str, where: str, entry: dict[str, Any]) -> None:
         ) from None
     except RecursionError:  # a YAML self-alias (tags: &a [*a]) nests forever
         raise InvalidDataError(f"{where}: a value refers to itself (YAML alias loop); write it out") from None
+    if section == "spaces":
+        _check_space_params(where, entry)
+
+
+def _check_space_params(where: str, entry: dict[str, Any]) -> None:
+    """The method's own ranges (``ingest.methods.catalog``), so a bad ``params`` value fails the
+    whole catalogue up front instead of the space entry halfway through the job."""
+    from ingest.methods.catalog import method_params  # imports torch: only for catalogues with spaces
+
+    try:
+        method_params(entry["method"], entry.get("params"))
+    except ConfigError as exc:
+        raise InvalidDataError(f"{where} ({entry['name']!r}): {exc}") from None

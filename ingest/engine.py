@@ -15,7 +15,7 @@ import torch
 
 from ingest.blackbox import BlackBox
 from ingest.blackbox.factory import box_for
-from ingest.methods.catalog import embed, params_from_space, space_config
+from ingest.methods.catalog import embed, method_params, params_from_space, space_config
 from ingest.mte import pseudo_labelled
 from ingest.surrogate import DEFAULT_SURROGATE, Surrogate, load_surrogate
 from registry.api import EmbeddingItem, Registry
@@ -82,7 +82,13 @@ class Engine:
         probe_set: str | None = None,
         index_type: str = "flat",
     ) -> EmbeddingSpace:
-        """Define a space (method, hyper-parameters, surrogate weights, probe set) and publish its index."""
+        """Define a space (method, hyper-parameters, surrogate weights, probe set) and publish its index.
+
+        Raises:
+            ConfigError: Unknown method, bad parameter (checked before the surrogate is loaded).
+            AlreadyExistsError: See ``registry.spaces.create_space`` (the same configuration is a skip).
+        """
+        method_params(method, overrides)  # fail fast: a bad --param must not wait for a model load
         cfg = space_config(name, method, self.surrogate(surrogate), overrides, probe_set)
         cfg = type(cfg)(**{**cfg.__dict__, "index_type": index_type})
         return self.reg.create_space(cfg)

@@ -15,7 +15,7 @@ from ingest.probes import ProbeRequest, create_probe_set
 from ingest.register import DatasetRequest, check_name, register_dataset
 from registry.api import Registry
 from registry.catalog import add_subject
-from registry.errors import ConfigError
+from registry.errors import AlreadyExistsError, ConfigError
 from registry.models import EmbeddingSpace, ModelEntry, ProbeSet, Prompt, Subject
 from registry.validate import check_tag
 
@@ -30,7 +30,34 @@ def setup_steps(reg: Registry, engine: Engine, cat: Catalogue) -> list[Step]:
     steps += [(f"dataset/{e['name']}", _dataset_action(reg, e)) for e in cat.entries("datasets")]
     steps += [(f"model/{e['name']}", _model_action(reg, e)) for e in cat.entries("models")]
     steps += [(f"prompt/{e['name']}", _prompt_action(reg, e)) for e in cat.entries("prompts")]
-    return steps
+    return [(key, _race_safe(reg, key, action)) for key, action in steps]
+
+
+EXISTS_BY_KEY = {
+    "probe_set": lambda name: select(ProbeSet.id).where(ProbeSet.name == name),
+    "space": lambda name: select(EmbeddingSpace.id).where(EmbeddingSpace.name == name),
+    "dataset": lambda name: select(Subject.id).where(Subject.kind == "dataset", Subject.name == name),
+    "model": lambda name: select(Subject.id).where(Subject.kind == "model", Subject.name == name),
+    "prompt": lambda name: select(Subject.id).where(Subject.kind == "prompt", Subject.name == name),
+}
+
+
+def _race_safe(reg: Registry, key: str, action: Callable[[], str | None]) -> Callable[[], str | None]:
+    """Two identical jobs started at once both pass the "exists?" check; the slower one's insert
+    then meets the faster one's row. That is a skip, not a failure (issue 17, case 14)."""
+
+    def guarded() -> str | None:
+        try:
+            return action()
+        except AlreadyExistsError:
+            section, _, name = key.partition("/")
+            if not _exists(reg, EXISTS_BY_KEY[section](name)):
+                raise  # e.g. the same content under another name: a real conflict
+            # The row now exists: the action's own "exists" path decides (a skip, or for a space
+            # with other parameters a clear error).
+            return action()
+
+    return guarded
 
 
 def _exists(reg: Registry, stmt: Any) -> bool:
@@ -64,9 +91,12 @@ def _probe_action(reg: Registry, e: dict[str, Any]) -> Callable[[], str | None]:
 
 def _space_action(reg: Registry, engine: Engine, e: dict[str, Any]) -> Callable[[], str | None]:
     def action() -> str | None:
-        if _exists(reg, select(EmbeddingSpace.id).where(EmbeddingSpace.name == e["name"])):
-            return "already exists"
+        with reg.db.read() as session:
+            stored = session.scalar(select(EmbeddingSpace).where(EmbeddingSpace.name == e["name"]))
         surrogate = e.get("surrogate") or "pkg:all-minilm-l6-v2"
+        if stored is not None:
+            _same_space_or_raise(stored, e, surrogate)
+            return "already exists"
         engine.create_space(
             e["name"],
             e["method"],
@@ -78,6 +108,29 @@ def _space_action(reg: Registry, engine: Engine, e: dict[str, Any]) -> Callable[
         return None
 
     return action
+
+
+def _same_space_or_raise(stored: EmbeddingSpace, e: dict[str, Any], surrogate: str) -> None:
+    """Compare a catalogue's space entry with the stored space of that name, cheaply (no model load).
+
+    Raises:
+        AlreadyExistsError: Method, surrogate, index type, probe set or a parameter differs.
+    """
+    from ingest.methods.catalog import method_params
+
+    asked: dict[str, Any] = {"method": e["method"], "surrogate": surrogate}
+    asked["index_type"] = e.get("index_type", "flat")
+    have: dict[str, Any] = {"method": stored.method, "surrogate": stored.surrogate}
+    have["index_type"] = stored.index_type
+    if stored.method == e["method"]:  # parameters are only comparable within one method
+        asked |= method_params(e["method"], e.get("params")).to_dict()
+        have |= {k: stored.params.get(k) for k in asked if k not in have}
+    diff = [f"{k} {have.get(k)!r} -> {v!r}" for k, v in asked.items() if have.get(k) != v]
+    if diff:
+        raise AlreadyExistsError(
+            f"space {stored.name!r} already exists with other parameters ({', '.join(diff[:5])}); "
+            "give the new space another name"
+        )
 
 
 def _dataset_action(reg: Registry, e: dict[str, Any]) -> Callable[[], str | None]:

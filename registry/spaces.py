@@ -59,18 +59,26 @@ def fingerprint(cfg: SpaceConfig, probe_hash: str | None) -> str:
 
 
 def create_space(session: Session, cfg: SpaceConfig) -> EmbeddingSpace:
-    """Insert a new space.
+    """Insert a new space; a space of that name with the very same configuration is returned as it
+    is (creating a space is idempotent, so two identical jobs started at once both succeed).
 
     Raises:
-        AlreadyExistsError: The name or the fingerprint is already registered.
+        AlreadyExistsError: The name is taken by a space with another configuration (the message
+            names what differs), or another space has this fingerprint.
         ConfigError: Bad dimension, metric or index type.
         NotFoundError: The named probe set does not exist.
     """
     IndexSpec(cfg.dim, cfg.metric, cfg.index_type).validate()
     probe = _probe_set(session, cfg.probe_set) if cfg.probe_set else None
     fp = fingerprint(cfg, probe.content_hash if probe else None)
-    if session.scalar(select(EmbeddingSpace).where(EmbeddingSpace.name == cfg.name)):
-        raise AlreadyExistsError(f"space {cfg.name!r} already exists; pick another name")
+    same_name = session.scalar(select(EmbeddingSpace).where(EmbeddingSpace.name == cfg.name))
+    if same_name is not None:
+        if same_name.fingerprint == fp and same_name.index_type == cfg.index_type:
+            return same_name
+        raise AlreadyExistsError(
+            f"space {cfg.name!r} already exists with other parameters ({_differences(same_name, cfg)}); "
+            "pick another name, or `fute maintain reembed --from OLD --to NEW` into a new space"
+        )
     twin = session.scalar(select(EmbeddingSpace).where(EmbeddingSpace.fingerprint == fp))
     if twin is not None:
         raise AlreadyExistsError(
@@ -91,6 +99,20 @@ def create_space(session: Session, cfg: SpaceConfig) -> EmbeddingSpace:
     session.add(space)
     session.flush()
     return space
+
+
+def _differences(space: EmbeddingSpace, cfg: SpaceConfig) -> str:
+    """``key stored -> asked`` for what differs between a stored space and a configuration."""
+    stored = {"method": space.method, "surrogate": space.surrogate, "dim": space.dim, "metric": space.metric}
+    stored |= {"index_type": space.index_type, **space.params}
+    asked = {"method": cfg.method, "surrogate": cfg.surrogate, "dim": cfg.dim, "metric": cfg.metric}
+    asked |= {"index_type": cfg.index_type, **cfg.params}
+    diff = [
+        f"{k} {stored.get(k)!r} -> {asked.get(k)!r}"
+        for k in sorted(stored | asked)
+        if stored.get(k) != asked.get(k)
+    ]
+    return ", ".join(diff[:5]) or "probe set content"
 
 
 def _probe_set(session: Session, name: str) -> ProbeSet:

@@ -15,8 +15,9 @@ import transformers
 from ingest.methods import taskemb, tupate
 from ingest.methods.textemb import example_inputs, textemb
 from ingest.surrogate import Surrogate
-from registry.errors import ConfigError
+from registry.errors import ConfigError, InvalidDataError
 from registry.spaces import SpaceConfig
+from registry.validate import MAX_SEED, finite_float, int_in_range, shown
 
 METHODS = ("textemb", "taskemb", "tupate")
 
@@ -55,12 +56,88 @@ def method_params(method: str, overrides: dict[str, Any] | None = None) -> Any:
     for key, raw in (overrides or {}).items():
         if key not in fields:
             raise ConfigError(f"unknown {method} parameter {key!r}; valid: {', '.join(fields)}")
-        default = getattr(cls(), key)
-        try:
-            values[key] = type(default)(raw) if not isinstance(raw, type(default)) else raw
-        except ValueError as exc:
-            raise ConfigError(f"{method} parameter {key}={raw!r} is not a {type(default).__name__}") from exc
+        values[key] = check_param(method, key, raw, getattr(cls(), key))
     return cls(**values)
+
+
+# Ranges of the hyper-parameters (a bad value is refused when the space is defined, not when the
+# first embedding crashes: max_examples=0 crashed, -3 silently dropped the last 3 examples).
+INT_RANGES = {
+    "max_length": (1, 8192),
+    "max_examples": (1, 1_000_000),
+    "seed": (0, MAX_SEED),
+    "sketch_seed": (0, MAX_SEED),
+    "dim": (1, 1 << 22),
+    "train_steps": (0, 100_000),
+    "batch_size": (1, 4096),
+    "grad_examples": (1, 1_000_000),
+    "grad_batch_size": (1, 4096),
+    "prefix_len": (1, 512),
+}
+FLOAT_RANGES = {"lr": (0.0, 10.0)}
+CHOICES = {"variant": taskemb.VARIANTS}
+TRUE, FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
+
+
+def check_param(method: str, key: str, raw: Any, default: Any) -> Any:
+    """One hyper-parameter converted from a CLI string (or taken from YAML / JSON) and checked.
+
+    Args:
+        method: The space's method (named in errors).
+        key: Parameter name.
+        raw: The given value.
+        default: The parameter's default (its type is the parameter's type).
+
+    Returns:
+        The value with the parameter's type.
+
+    Raises:
+        ConfigError: Wrong type, out of range, not finite or not one of the choices (the message
+            names the parameter, the value and the allowed range).
+    """
+    field = f"{method} parameter {key}"
+    try:
+        if isinstance(default, bool):
+            value: Any = _as_bool(field, raw)
+        elif isinstance(default, int):
+            value = int_in_range(field, _as_int(raw), *INT_RANGES.get(key, (0, 2**31 - 1)))
+        elif isinstance(default, float):
+            value = finite_float(field, _as_float(raw), *FLOAT_RANGES.get(key, (0.0, 1e9)))
+        else:
+            value = str(raw)
+    except InvalidDataError as exc:
+        raise ConfigError(str(exc)) from None
+    if key in CHOICES and value not in CHOICES[key]:
+        raise ConfigError(f"{field}={shown(raw)} is not one of {', '.join(CHOICES[key])}")
+    return value
+
+
+def _as_bool(field: str, raw: Any) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    text = str(raw).strip().lower()
+    if text not in TRUE + FALSE:  # bool("false") is True: never convert with bool()
+        raise InvalidDataError(f"{field} must be true or false, got {shown(raw)}")
+    return text in TRUE
+
+
+def _as_int(raw: Any) -> Any:
+    """An int from an int or a string of digits; anything else is returned for the range check to refuse."""
+    if isinstance(raw, str):
+        try:
+            return int(raw.strip())
+        except ValueError:
+            return raw
+    return raw
+
+
+def _as_float(raw: Any) -> Any:
+    if isinstance(raw, str):
+        try:
+            return float(raw.strip())
+        except ValueError:
+            return raw
+    return raw
 
 
 def dim_of(method: str, params: Any, sur: Surrogate) -> int:
