@@ -64,8 +64,10 @@ def cmd_ingest_dataset(args: argparse.Namespace, settings: Settings) -> int:
         print_json({**result.to_dict(), "embeddings": embedded})
     else:
         labels = f", labels {result.label_set}" if result.label_set else ""
+        cols = ", ".join(f"{role}={col}" for role, col in (result.columns or {}).items() if col)
         print(
             f"registered {result.name}: {result.format}, {result.n_examples} of {result.n_source} examples{labels}"
+            + (f"; columns {cols}" if cols else "")
         )
     return 0
 

@@ -14,6 +14,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from ingest.column_check import refusal, unused_text_columns
 from ingest.labels import classification_labels, regression_label
 from registry.errors import InvalidDataError
 
@@ -27,7 +28,8 @@ FORMATS = (
 )
 MAX_CHARS = 20_000  # longer texts are truncated (with a warning): the surrogate reads <= 512 tokens
 TEXT_COLS = ("text", "sentence", "sentence1", "premise", "question", "review", "content", "document", "tweet")
-PAIR_COLS = ("text_pair", "sentence2", "hypothesis", "passage")
+# question/answer, question/context and prompt/response tables are pairs (second text after the first)
+PAIR_COLS = ("text_pair", "sentence2", "hypothesis", "passage", "answer", "context", "response")
 LABEL_COLS = ("label", "labels", "class", "category", "target", "score", "rating", "sentiment")
 CONTEXT_COLS = ("context", "goal", "ctx", "sentence", "passage", "text")
 CHOICE_COLS = ("choices", "endings", "options")
@@ -171,6 +173,9 @@ def _text_task(rows: list[dict[str, Any]], columns: list[str], cmap: ColumnMap, 
             f"format {fmt} needs a second text; pass --text-pair COL (columns seen: {', '.join(columns)})"
         )
     warnings: list[str] = []
+    _check_unused(
+        rows, columns, cmap, {"text": text_col, "text_pair": pair_col, "label": label_col}, warnings
+    )
     kept: list[dict[str, Any]] = []
     raw_labels: list[tuple[int, Any]] = []
     dropped = 0
@@ -193,6 +198,26 @@ def _text_task(rows: list[dict[str, Any]], columns: list[str], cmap: ColumnMap, 
     label_set = _attach_labels(kept, raw_labels, label_col, fmt, names)
     cols = {"text": text_col, "text_pair": pair_col, "label": label_col}
     return TaskData(fmt, kept, label_set, cols, warnings)
+
+
+def _check_unused(
+    rows: list[dict[str, Any]],
+    columns: list[str],
+    cmap: ColumnMap,
+    chosen: dict[str, str | None],
+    warnings: list[str],
+) -> None:
+    """Refuse to drop a text-like column unless the user named the text columns (then warn).
+
+    Raises:
+        InvalidDataError: A text-like column would be dropped by detected columns.
+    """
+    unused = unused_text_columns(rows, columns, set(chosen.values()))
+    if not unused:
+        return
+    if cmap.text is None and cmap.text_pair is None:
+        raise InvalidDataError(refusal(unused, chosen, columns))
+    warnings.append(f"column(s) {', '.join(unused)} not used (not named by --text / --text-pair)")
 
 
 def _attach_labels(

@@ -61,6 +61,7 @@ class DatasetResult:
     label_set: list[str] | None
     warnings: list[str]
     duplicate_of: str | None = None
+    columns: dict[str, str | None] | None = None  # the source columns read as text, text_pair, label
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -119,6 +120,7 @@ def register_dataset(reg: Registry, req: DatasetRequest) -> DatasetResult:
         data.label_set,
         data.warnings,
         twin,
+        data.columns,
     )
 
 
