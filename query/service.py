@@ -178,14 +178,23 @@ def _answer(
     fused: dict[int, dict[str, Any]] = {}
     for space, hits in rankings.items():
         for rank, hit in enumerate(hits, start=1):
-            entry = fused.setdefault(hit.subject_id, {"hit": hit, "rrf": 0.0, "similarity": {}, "prov": {}})
+            entry = fused.setdefault(
+                hit.subject_id, {"hit": hit, "rrf": 0.0, "similarity": {}, "prov": {}, "ranks": {}}
+            )
             entry["rrf"] += 1.0 / (opts.rrf_k + rank)
+            entry["ranks"][space] = rank  # per-space rank: fused RRF scores alone are near-ties
             entry["similarity"][space] = round(hit.score, 6)
             entry["prov"][space] = hit.provenance
     single = len(spaces) == 1
     order = sorted(fused.values(), key=lambda e: (-(e["hit"].score if single else e["rrf"]), e["hit"].name))
     ranked = [
-        Ranked(e["hit"], e["hit"].score if single else e["rrf"], e["similarity"], e["prov"])
+        Ranked(
+            e["hit"],
+            e["hit"].score if single else e["rrf"],
+            e["similarity"],
+            e["prov"],
+            {} if single else {"ranks": e["ranks"]},
+        )
         for e in order[: opts.k]
     ]
     return {
