@@ -9,16 +9,16 @@ from typing import Any
 from fute.cli_common import Leaf, print_json
 from fute.cli_data import parse_tags
 from fute.cli_show import show_answer
+from fute.cli_types import int_range
 from query.service import (
     QueryOptions,
     evaluate,
-    import_transfers,
     query_models,
     query_prompts,
     query_similar,
     query_sources,
 )
-from query.transfer import read_csv
+from query.transfer import ON_CONFLICT, import_transfer_rows, read_csv
 from registry.api import Registry
 from registry.settings import Settings
 
@@ -64,8 +64,9 @@ def cmd_query(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_transfer_import(args: argparse.Namespace, settings: Settings) -> int:
     """``fute transfer import FILE.csv``."""
-    n = import_transfers(Registry.open(settings), read_csv(Path(args.file)), origin=args.origin)
-    print_json({"imported": n}) if args.json else print(f"imported {n} transfer results")
+    rows = read_csv(Path(args.file))
+    report = import_transfer_rows(Registry.open(settings), rows, args.origin, args.on_conflict)
+    print_json({"imported": report.stored, **report.to_dict()}) if args.json else print(report.summary())
     return 0
 
 
@@ -97,7 +98,9 @@ def _query_flags(p: argparse.ArgumentParser) -> None:
         help="kind=, format=, created_after=, created_before=, any:TAG=VALUE, TAG=VALUE (repeatable)",
     )
     p.add_argument("--explain", action="store_true", help="add the provenance of both vectors")
-    p.add_argument("--rrf-k", type=int, default=60, help="reciprocal rank fusion constant (default 60)")
+    p.add_argument(
+        "--rrf-k", type=int_range(1, 10_000), default=60, help="reciprocal rank fusion constant (default 60)"
+    )
 
 
 def add_commands(sub: Any, leaf: Leaf) -> None:
@@ -129,9 +132,16 @@ def add_commands(sub: Any, leaf: Leaf) -> None:
     p = leaf(transfer, "import", cmd_transfer_import, "import FILE.csv with source, target, score[, setting]")
     p.add_argument("file")
     p.add_argument("--origin", default="user", help="where the numbers come from (default user)")
+    p.add_argument(
+        "--on-conflict",
+        choices=ON_CONFLICT,
+        default="replace",
+        help="a (source, target, setting) given twice with different scores, or stored with another "
+        "score: keep the first/stored, replace with the last (default), or error (import nothing)",
+    )
     p = leaf(sub, "eval", cmd_eval, EVAL_HELP)
     p.formatter_class = argparse.RawDescriptionHelpFormatter
     p.add_argument("--space")
     p.add_argument("--setting")
-    p.add_argument("--draws", type=int, default=200, help="random-order draws (default 200)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--draws", type=int_range(1, 10_000), default=200, help="random-order draws (default 200)")
+    p.add_argument("--seed", type=int_range(0, 2**32 - 1), default=0)

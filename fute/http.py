@@ -33,7 +33,7 @@ from fute.http_files import check_file_arguments
 from fute.http_routes import Reg, catalogue_router, jobs_router, query_router
 from fute.web import web_router
 from ingest.catalogue import Catalogue, load_catalogue
-from query import service as qs
+from query.transfer import import_transfer_rows
 from registry.api import Registry
 from registry.errors import (
     AlreadyExistsError,
@@ -189,6 +189,7 @@ class TransfersBody(BaseModel):
 
     rows: list[TransferRow] = Field(min_length=1, max_length=100_000)
     origin: str = Field(default="api", min_length=1, max_length=200)
+    on_conflict: Literal["keep", "replace", "error"] = "replace"
 
 
 class JobRunner:
@@ -261,10 +262,12 @@ def write_router() -> APIRouter:
     router = APIRouter(route_class=TokenRoute, dependencies=[Depends(_bearer_doc)], tags=["write"])
 
     @router.post("/transfers")
-    def transfers(reg: Reg, body: TransfersBody) -> dict[str, int]:
-        """Import measured transfer results (rows of source, target, score, setting)."""
+    def transfers(reg: Reg, body: TransfersBody) -> dict[str, Any]:
+        """Import measured transfer results (rows of source, target, score, setting); repeated or
+        changed (source, target, setting) keys are resolved by ``on_conflict`` and reported."""
         rows = [row.model_dump(exclude_none=True) for row in body.rows]
-        return {"imported": qs.import_transfers(reg, rows, body.origin)}
+        report = import_transfer_rows(reg, rows, body.origin, body.on_conflict)
+        return {"imported": report.stored, **report.to_dict()}
 
     @router.post("/jobs", status_code=202)
     def submit_job(request: Request, reg: Reg, body: dict[str, Any]) -> dict[str, Any]:

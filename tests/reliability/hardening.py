@@ -70,9 +70,9 @@ class Home:
         lines = [line for line in err.splitlines() if line.strip()]
         assert code == 2, (code, err)
         assert "Traceback" not in err, err
-        assert len(lines) <= 2 and lines[-1].startswith(("fute: error:", "fute ")), (
-            err
-        )  # argparse: usage + line
+        # one line; argparse puts its usage block above its error line
+        assert len(lines) == 1 or lines[0].startswith("usage:"), err
+        assert lines[-1].startswith(("fute: error:", "fute ")) and ": error:" in lines[-1], err
         assert fragment.lower() in err.lower(), err
         assert self.state() == before, f"fute {' '.join(args)} changed the registry"
         assert self.running_jobs() == 0
