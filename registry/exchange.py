@@ -28,11 +28,13 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 from sqlalchemy import JSON, DateTime, Float, Integer, LargeBinary, Table, func, insert, select, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from registry import snapshot as snap
 from registry.db import head_revision
 from registry.errors import AlreadyExistsError, InvalidDataError, SchemaOutdatedError, SourceUnavailableError
+from registry.exchange_check import check_export
 from registry.models import Base
 
 if TYPE_CHECKING:  # the facade imports this module's siblings; avoid an import cycle at runtime
@@ -161,12 +163,19 @@ def import_registry(reg: Registry, folder: Path) -> dict[str, Any]:
     """
     manifest = read_manifest(folder)
     data = {name: pq.read_table(folder / entry["file"]) for name, entry in manifest["tables"].items()}
-    with reg.db.transaction() as session:
-        _check_empty(session)
-        for table in tables():
-            _insert_rows(session, table, data[table.name])
-        if reg.db.backend == "postgresql":
-            _advance_sequences(session)
+    check_export(data)  # before the first write: a refusal leaves the target as it was
+    try:
+        with reg.db.transaction() as session:
+            _check_empty(session)
+            for table in tables():
+                _insert_rows(session, table, data[table.name])
+            if reg.db.backend == "postgresql":
+                _advance_sequences(session)
+    except IntegrityError as exc:  # a constraint the checks above do not cover; rolled back
+        first = str(exc.orig).splitlines()[0] if exc.orig is not None else "constraint failed"
+        raise InvalidDataError(
+            f"the export breaks a constraint ({first}); nothing imported; export again"
+        ) from exc
     rebuilt = reg.rebuild()
     return {"tables": {name: t.num_rows for name, t in data.items()}, "rebuilt": rebuilt}
 
