@@ -13,6 +13,7 @@ from typing import Any
 
 from fute.cli_common import Handler, closed_pipe, print_json, route_warnings_to_log
 from fute.cli_data import add_commands as add_data_commands
+from fute.cli_edit import add_edit_commands
 from fute.cli_embed import add_commands as add_engine_commands
 from fute.cli_maintain import add_commands as add_maintain_commands
 from fute.cli_map import add_commands as add_map_commands
@@ -205,6 +206,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_query_commands(sub, leaf)
     add_serve_commands(sub, leaf)
     add_map_commands(sub, leaf)
+    add_edit_commands(sub, leaf)
     quick = leaf(sub, "quickstart", cmd_quickstart, "offline demo job: embed packaged tasks, query, verify")
     quick.add_argument(
         "--probes", type=int, default=256, help="probe texts of the quickstart space (default 256)"
