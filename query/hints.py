@@ -13,7 +13,7 @@ INGEST_HINT = {
     "prompts": "register one with `fute ingest prompt --llm SOURCE --template TEXT --verbalizers JSON "
     "--name NAME --space {space}`",
     "sources": "register datasets with `fute ingest dataset SOURCE --name NAME --space {space}`",
-    "similar": "embed more subjects with `fute embed --all --space {space}`",
+    "similar": "embed more subjects with `fute embed NAME --space {space}`",
 }
 NOUN = {"models": "model", "prompts": "prompt", "sources": "other dataset", "similar": "other subject"}
 

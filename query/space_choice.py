@@ -111,6 +111,6 @@ def _no_space_message(known: list[str], among: Sequence[str] | None) -> str:
     if not known:
         return (
             "no embedding space exists yet; run `fute quickstart`, or "
-            "`fute spaces create NAME --method textemb` then `fute embed --all --space NAME`"
+            "`fute spaces create NAME --method textemb` then `fute embed SUBJECT --space NAME`"
         )
     return f"none of the spaces ({', '.join(known)}) holds a vector of this subject ({list(among or [])})"
