@@ -21,6 +21,7 @@ from typing import Annotated, Any, Literal, cast
 
 import yaml
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -44,6 +45,7 @@ from registry.errors import (
 )
 from registry.models import Job
 from registry.settings import Settings
+from registry.validate import shown
 
 MAX_BODY_BYTES = 5 * 1024 * 1024
 WRITES_DISABLED = "writes disabled: start fute serve with a token (FUTE_API_TOKEN)"
@@ -95,6 +97,22 @@ def http_wording(message: str) -> str:
 
 async def _error_response(_request: Request, exc: Exception) -> Response:
     return JSONResponse({"detail": http_wording(str(exc))}, status_code=error_status(exc))
+
+
+async def _validation_response(_request: Request, exc: Exception) -> Response:
+    """FastAPI's 422, with every offending input cut to 80 characters: the default echoed the whole
+    value back (a 3.5 MB vector came back in full)."""
+    errors = cast(RequestValidationError, exc).errors()
+    detail = [
+        {
+            "loc": list(e.get("loc", ())),
+            "msg": e.get("msg", ""),
+            "type": e.get("type", ""),
+            "input": shown(e.get("input"), 80),
+        }
+        for e in errors[:20]
+    ]
+    return JSONResponse({"detail": detail}, status_code=422)
 
 
 class BodyLimit:
@@ -327,6 +345,7 @@ def create_app(settings: Settings, token: str | None) -> FastAPI:
     app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
     app.add_exception_handler(RegistryError, _error_response)
     app.add_exception_handler(ValueError, _error_response)
+    app.add_exception_handler(RequestValidationError, _validation_response)
     for router in (catalogue_router(), jobs_router(), query_router(), write_router(), web_router()):
         app.include_router(router)
     return app

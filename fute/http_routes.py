@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import Path as FastPath
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
 
@@ -29,7 +30,10 @@ def registry_of(request: Request) -> Registry:
 
 Reg = Annotated[Registry, Depends(registry_of)]
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description=f"page size (at most {MAX_LIMIT})")]
-Offset = Annotated[int, Query(ge=0, description="items to skip")]
+# SQL integers are 64-bit: a larger offset or id overflowed inside the driver (HTTP 500).
+MAX_SQL_INT = 2**63 - 1
+Offset = Annotated[int, Query(ge=0, le=MAX_SQL_INT, description="items to skip")]
+JobId = Annotated[int, FastPath(ge=1, le=MAX_SQL_INT, description="job id")]
 Target = Annotated[str, Query(min_length=1, max_length=300, description="target dataset name")]
 
 
@@ -206,7 +210,7 @@ def jobs_router() -> APIRouter:
         return {"items": items, "total": total, "limit": limit, "offset": offset}
 
     @router.get("/jobs/{job_id}")
-    def job(reg: Reg, job_id: int) -> dict[str, Any]:
+    def job(reg: Reg, job_id: JobId) -> dict[str, Any]:
         """One job with its entries (key, status, error, seconds)."""
         with reg.db.read() as session:
             row = session.get(Job, job_id)
@@ -262,7 +266,7 @@ def query_router() -> APIRouter:
         space: str | None = None,
         setting: str | None = None,
         n_draws: Annotated[int, Query(ge=1, le=10_000)] = 200,
-        seed: int = 0,
+        seed: Annotated[int, Query(ge=0, le=2**32 - 1)] = 0,
     ) -> dict[str, Any]:
         """Ranking quality of the embeddings against recorded transfer results."""
         return qs.evaluate(reg, space, setting, n_draws=n_draws, seed=seed)
