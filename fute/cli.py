@@ -21,6 +21,7 @@ from fute.cli_query import add_commands as add_query_commands
 from fute.cli_recall import add_recall_command
 from fute.cli_serve import add_commands as add_serve_commands
 from fute.cli_spaces import add_space_commands
+from fute.cli_types import int_range
 from registry.api import Registry
 from registry.defaults import stored_default_space
 from registry.errors import RegistryError
@@ -209,7 +210,10 @@ def build_parser() -> argparse.ArgumentParser:
     add_edit_commands(sub, leaf)
     quick = leaf(sub, "quickstart", cmd_quickstart, "offline demo job: embed packaged tasks, query, verify")
     quick.add_argument(
-        "--probes", type=int, default=256, help="probe texts of the quickstart space (default 256)"
+        "--probes",
+        type=int_range(1, 1_000_000),
+        default=256,
+        help="probe texts of the quickstart space (default 256)",
     )
     return parser
 

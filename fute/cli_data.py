@@ -8,13 +8,14 @@ import sys
 from typing import Any
 
 from fute.cli_common import Leaf, print_json
+from fute.cli_types import int_range
 from ingest.formats import FORMATS, ColumnMap
 from ingest.probes import DEFAULT_POOL, ProbeRequest, create_probe_set
 from ingest.register import DatasetRequest, register_dataset
 from ingest.sampling import DEFAULT_LIMIT
 from ingest.starter import ensure_default_probe_set, register_starter
 from registry.api import Registry
-from registry.errors import InvalidDataError
+from registry.errors import AlreadyExistsError, DuplicateDataError, InvalidDataError
 from registry.listing import list_datasets, list_probe_sets, show_dataset
 from registry.settings import Settings
 
@@ -51,7 +52,17 @@ def cmd_ingest_dataset(args: argparse.Namespace, settings: Settings) -> int:
         allow_duplicate=args.allow_duplicate,
     )
     reg = Registry.open(settings)
-    result = register_dataset(reg, req)
+    try:
+        result = register_dataset(reg, req)
+    except AlreadyExistsError as exc:
+        if not args.space or isinstance(exc, DuplicateDataError):
+            raise
+        # a re-run after an interrupted `ingest dataset --space`: the dataset is there, a vector may not be
+        spaces = " ".join(f"--space {s}" for s in args.space)
+        raise AlreadyExistsError(
+            f"a dataset named {args.name!r} already exists; if an earlier run was interrupted before its "
+            f"vector was stored, finish it with `fute embed {args.name} {spaces}`; otherwise choose another --name"
+        ) from exc
     for warning in result.warnings:
         print(f"fute: warning: {warning}", file=sys.stderr)
     embedded = []
@@ -174,9 +185,14 @@ def add_commands(sub: Any, ingest: Any, leaf: Leaf) -> None:
     p = leaf(
         ingest, "starter", cmd_ingest_starter, "register the offline starter catalogue and default probe set"
     )
-    p.add_argument("--limit", type=int, default=DEFAULT_LIMIT, help="examples per dataset")
-    p.add_argument("--seed", type=int, default=0, help="sampling seed")
-    p.add_argument("--probes", type=int, default=1000, help="size of the default probe set")
+    # range-checked at parsing: a bad --probes used to fail after the 9 datasets were registered
+    p.add_argument(
+        "--limit", type=int_range(1, 1_000_000), default=DEFAULT_LIMIT, help="examples per dataset"
+    )
+    p.add_argument("--seed", type=int_range(0, 2**32 - 1), default=0, help="sampling seed")
+    p.add_argument(
+        "--probes", type=int_range(1, 1_000_000), default=1000, help="size of the default probe set"
+    )
     datasets = sub.add_parser("datasets", help="registered datasets").add_subparsers(
         dest="ds_command", required=True
     )

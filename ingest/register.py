@@ -19,6 +19,7 @@ from registry.api import Registry
 from registry.catalog import add_subject
 from registry.errors import AlreadyExistsError, DuplicateDataError, InvalidDataError
 from registry.models import Dataset, Example, Subject
+from registry.validate import check_tags
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@+-]{0,199}$")
 
@@ -90,6 +91,7 @@ def register_dataset(reg: Registry, req: DatasetRequest) -> DatasetResult:
         DuplicateDataError: Same content under another name, without ``allow_duplicate``.
     """
     check_name(req.name)
+    check_tags(req.tags)
     _ensure_name_free(reg, req.name)  # fail before the (possibly slow) load
     if req.limit < 1:
         raise InvalidDataError(f"--limit must be at least 1, got {req.limit}")

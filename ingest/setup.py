@@ -17,7 +17,7 @@ from registry.api import Registry
 from registry.catalog import add_subject
 from registry.errors import AlreadyExistsError, ConfigError
 from registry.models import EmbeddingSpace, ModelEntry, ProbeSet, Prompt, Subject
-from registry.validate import check_tag
+from registry.validate import check_tag, check_tags
 
 Step = tuple[str, Callable[[], str | None]]
 
@@ -170,6 +170,7 @@ def register_model(
     if kind not in MODEL_KINDS:
         raise ConfigError(f"unknown model kind {kind!r}; choose one of {', '.join(MODEL_KINDS)}")
     check_name(name)
+    tags = check_tags(tags)
     with reg.db.transaction() as session:
         return add_subject(session, ModelEntry(name=name, source=source, model_kind=kind), tags).id
 

@@ -67,6 +67,8 @@ def _load_local(path: Path) -> RawTable:
         raise InvalidDataError(f"cannot read {path.name}: use one of {', '.join(sorted(LOCAL_BUILDERS))}")
     if suffix in _TEXT_SUFFIXES:
         _check_utf8(path)
+    if suffix == ".parquet":
+        _check_parquet(path)
     kwargs: dict[str, Any] = {"delimiter": "\t"} if suffix == ".tsv" else {}
     table = _load_with_datasets(
         LOCAL_BUILDERS[suffix], f"file:{path.resolve()}", data_files=str(path), **kwargs
@@ -85,6 +87,20 @@ def _check_utf8(path: Path) -> None:
         ) from exc
     except OSError as exc:
         raise SourceUnavailableError(f"cannot read {path}: {exc.strerror}; check permissions") from exc
+
+
+def _check_parquet(path: Path) -> None:
+    """Read the footer first: a file with valid ``PAR1`` magic and a garbage footer made the
+    datasets loader raise a 41-line Arrow traceback (not a ValueError)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        pq.ParquetFile(path).schema_arrow  # noqa: B018 - parsing the footer is the check
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        raise InvalidDataError(
+            f"{path.name} is not a readable Parquet file ({_first_line(exc)}); write it again or use CSV/JSONL"
+        ) from exc
 
 
 def _load_hub(source: str) -> RawTable:
