@@ -11,6 +11,7 @@ The fast tier runs ``FAST`` examples per property, the slow tier (``-m slow``) `
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import time
 from collections import Counter
@@ -172,7 +173,9 @@ def _transfer_property(home: Home, rows: list[dict[str, Any]], policy: str) -> N
 def _job_property(home: Home, body: Any) -> None:
     before = home.state()
     with TestClient(create_app(home.settings, TOKEN), raise_server_exceptions=False) as client:
-        resp = client.post("/jobs", json=body, headers={"Authorization": f"Bearer {TOKEN}"})
+        # json.dumps writes NaN / Infinity (as some clients do); the server must cope with those too
+        headers = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
+        resp = client.post("/jobs", content=json.dumps(body), headers=headers)
     assert resp.status_code < 500, (resp.status_code, resp.text[:300])
     if resp.status_code == 202:  # a valid body (no file, no pkg: source): its job must end
         deadline = time.monotonic() + 30
