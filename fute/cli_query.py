@@ -9,6 +9,7 @@ from typing import Any
 from fute.cli_common import Leaf, print_json
 from fute.cli_data import parse_tags
 from fute.cli_show import show_answer
+from fute.cli_transfer import SOURCES_HELP, add_param_flags, add_source_flags, params_from, transfer_options
 from fute.cli_types import int_range
 from query.service import (
     QueryOptions,
@@ -28,7 +29,10 @@ Per target (candidates = the sources measured for it), with N candidates and gol
   rho = 1-based position of the truly best source in the predicted order (lower is better)
   Regret@k = best achievable score - best score among the predicted top k (score units);
   regret_at_k_rel divides by the best achievable score.
-Means over targets are shown beside a seeded random order (mean over --draws permutations)."""
+Means over targets are shown beside a seeded random order (mean over --draws permutations).
+The ranking is that of `fute query sources` (transfer-aware by default; see its --help), computed for
+each target from a graph without any result into that target (leave-one-target-out); --select nested
+picks lam/tau/alpha per target on the other targets only."""
 
 
 def options(args: argparse.Namespace) -> QueryOptions:
@@ -40,6 +44,7 @@ def options(args: argparse.Namespace) -> QueryOptions:
         where=parse_tags(args.where, "--where"),
         explain=args.explain,
         rrf_k=args.rrf_k,
+        transfer=transfer_options(args),
     )
 
 
@@ -72,11 +77,23 @@ def cmd_transfer_import(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     """``fute eval``."""
-    out = evaluate(Registry.open(settings), args.space, args.setting, n_draws=args.draws, seed=args.seed)
+    out = evaluate(
+        Registry.open(settings),
+        args.space,
+        args.setting,
+        n_draws=args.draws,
+        seed=args.seed,
+        ranking=args.ranking,
+        selection=args.select,
+        params=params_from(args),
+    )
     if args.json:
         print_json(out)
         return 0
-    print(f"space {out['space']} ({out['method']}), setting {out['setting']}, {out['n_targets']} targets")
+    print(
+        f"space {out['space']} ({out['method']}), setting {out['setting']}, {out['n_targets']} targets, "
+        f"{out['ranking']} ranking" + (f" ({out['selection']} parameters)" if "selection" in out else "")
+    )
     keys = [k for k in out["mean"] if not k.endswith("_rel")]
     print(f"{'':<22}" + "".join(f"{k:>14}" for k in keys))
     for label, row in (
@@ -122,7 +139,10 @@ def add_commands(sub: Any, leaf: Leaf) -> None:
         else:
             p.add_argument("--target", required=True, help="a registered dataset")
         if what == "sources":
+            p.description = SOURCES_HELP
+            p.formatter_class = argparse.RawDescriptionHelpFormatter
             p.add_argument("--include-models", action="store_true")
+            add_source_flags(p)
         if what == "prompts":
             p.add_argument("--llm", help="only prompts on this LLM")
         _query_flags(p)
@@ -145,3 +165,12 @@ def add_commands(sub: Any, leaf: Leaf) -> None:
     p.add_argument("--setting")
     p.add_argument("--draws", type=int_range(1, 10_000), default=200, help="random-order draws (default 200)")
     p.add_argument("--seed", type=int_range(0, 2**32 - 1), default=0)
+    p.add_argument(
+        "--ranking", choices=("auto", "transfer", "similarity"), default="auto",
+        help="transfer-aware (default; every result into the scored target hidden) or similarity only",
+    )  # fmt: skip
+    p.add_argument(
+        "--select", choices=("fixed", "nested"), default="fixed",
+        help="fixed parameters (the flags below) or nested leave-one-target-out selection",
+    )  # fmt: skip
+    add_param_flags(p)

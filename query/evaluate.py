@@ -1,8 +1,10 @@
 """``fute eval``: score the registry's source rankings against recorded transfer results.
 
 For each target with recorded results in a setting, the candidates are the sources measured for
-it; the space ranks them (cosine similarity to the target's vector; candidates without a vector go
-last, by name) and the ranking is scored by ``query.metrics``: NDCG (TaskWeb: relevance = N - gold
+it; they are ranked like ``fute query sources`` ranks them: by default transfer-aware
+(``query.transfer_rank``, built from a graph that never holds a result into the target, so the
+evaluation is leave-one-target-out by construction), or by the space's similarity alone
+(``ranking="similarity"``); candidates without a vector go last, by name. The ranking is scored by ``query.metrics``: NDCG (TaskWeb: relevance = N - gold
 rank, gain 2^rel - 1, log2 discount), rho (predicted rank of the truly best source), Regret@k. The
 same numbers for a seeded random order (mean over many draws) stand beside them.
 """
@@ -14,7 +16,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
+from query import nested
 from query.metrics import evaluate_target, mean_over_targets, random_baseline
+from query.space_choice import choose_spaces
+from query.transfer_query import Prepared, prepare, score_all
+from query.transfer_rank import TransferParams
 from registry.api import Registry
 from registry.errors import InvalidDataError
 from registry.filters import SearchFilter
@@ -71,28 +77,115 @@ def predicted_order(reg: Registry, space: str, target: str, candidates: list[str
 
 
 def evaluate(
-    reg: Registry, space: str | None, setting: str | None, n_draws: int = 200, seed: int = 0
+    reg: Registry,
+    space: str | None,
+    setting: str | None,
+    n_draws: int = 200,
+    seed: int = 0,
+    ranking: str = "auto",
+    selection: str = "fixed",
+    params: TransferParams | None = None,
 ) -> dict[str, Any]:
-    """Per-target and mean metrics of one space against one setting, beside the random baseline."""
-    from query.service import QueryOptions, resolve_spaces
+    """Per-target and mean metrics of a ranking against one setting, beside the random baseline.
 
-    name = space or resolve_spaces(reg, QueryOptions())[0]
+    Args:
+        reg: Registry.
+        space: Space (or comma-separated spaces, transfer ranking only); None: the default space.
+        setting: Setting scored (and, for the transfer ranking, the graph used); None: the only one.
+        n_draws: Random orders averaged for the baseline.
+        seed: Seed of the random orders.
+        ranking: ``auto``/``transfer`` (transfer-aware, every result into the target hidden) or
+            ``similarity`` (the space's similarity alone).
+        selection: ``fixed`` (``params``, default: the a-priori defaults) or ``nested``
+            (leave-one-target-out selection over ``query.nested.GRID``).
+        params: Fixed parameters of the transfer ranking.
+
+    Returns:
+        ``{"space", "method", "setting", "ranking", "n_targets", "mean", "random", "random_draws",
+        "targets"}`` (+ ``params`` or per-target ``selected`` for the transfer ranking).
+
+    Raises:
+        InvalidDataError: No results, an unknown setting, ranking or selection.
+    """
+    if ranking not in ("auto", "transfer", "similarity") or selection not in ("fixed", "nested"):
+        raise InvalidDataError(
+            f"ranking {ranking!r} / selection {selection!r}: choose auto|transfer|similarity and fixed|nested"
+        )
+    names = list(choose_spaces(reg, tuple(s for s in (space or "").split(",") if s)).names)
+    if ranking == "similarity" and len(names) > 1:
+        raise InvalidDataError("--ranking similarity scores one space; pass a single --space")
     with reg.db.read() as session:
-        method = get_space(session, name).method
+        method = ",".join(get_space(session, n).method for n in names)
     setting, gold = gold_scores(reg, setting)
+    extra: dict[str, Any] = {}
+    if ranking == "similarity":
+        orders = {t: predicted_order(reg, names[0], t, sorted(g)) for t, g in gold.items()}
+    else:
+        orders, extra = transfer_orders(reg, names, setting, gold, selection, params or TransferParams())
     per_target, per_random = {}, {}
     for target, scores in sorted(gold.items()):
-        order = predicted_order(reg, name, target, sorted(scores))
+        order = orders[target]
         per_target[target] = {**evaluate_target(order, scores), "predicted": order[:5]}
+        if target in extra.get("selected", {}):
+            per_target[target]["selected"] = extra["selected"][target]
         per_random[target] = random_baseline(scores, n_draws=n_draws, seed=seed)
     numeric = {t: {k: v for k, v in m.items() if isinstance(v, float)} for t, m in per_target.items()}
     return {
-        "space": name,
+        "space": ",".join(names),
         "method": method,
         "setting": setting,
+        "ranking": "similarity" if ranking == "similarity" else "transfer",
+        **({"params": extra["params"]} if "params" in extra else {}),
+        **({"selection": selection} if ranking != "similarity" else {}),
         "n_targets": len(gold),
         "mean": mean_over_targets(numeric),
         "random": mean_over_targets(per_random),
         "random_draws": n_draws,
         "targets": per_target,
     }
+
+
+def transfer_orders(
+    reg: Registry,
+    spaces: list[str],
+    setting: str,
+    gold: dict[str, dict[str, float]],
+    selection: str,
+    params: TransferParams,
+) -> tuple[dict[str, list[str]], dict[str, Any]]:
+    """Each target's candidates ordered by the transfer-aware score of ``query sources`` (the same
+    ``score_all``), whose graph never contains a result into the target (leave-one-target-out by
+    construction). Candidates without a vector go last, by name.
+
+    Returns:
+        (target -> order, ``{"params"}`` for fixed or ``{"selected": target -> params}`` for nested).
+    """
+    prep = prepare(reg, spaces, setting)
+    ids = reg.transfers.ids_of(sorted({n for g in gold.values() for n in (*g, *gold)}))
+    pos = {n: p for n, i in ids.items() if (p := prep.position(i)) is not None}
+    gold_pos = {pos[t]: {pos[s]: v for s, v in g.items() if s in pos} for t, g in gold.items() if t in pos}
+    zsims: dict[int, Any] = {}
+
+    def zsim(u: int) -> Any:
+        if u not in zsims:
+            zsims[u] = score_all(prep, u, params).zsim
+        return zsims[u]
+
+    orders, selected = {}, {}
+    for target, g in gold.items():
+        chosen = params
+        if selection == "nested" and target in pos:
+            chosen, inner = nested.select(pos[target], gold_pos, zsim, prep.edges, prep.formats)
+            selected[target] = {**chosen.to_dict(), "inner_ndcg": round(inner, 6)}
+        orders[target] = _order(prep, pos, target, sorted(g), chosen)
+    return orders, ({"selected": selected} if selection == "nested" else {"params": params.to_dict()})
+
+
+def _order(
+    prep: Prepared, pos: dict[str, int], target: str, candidates: list[str], params: TransferParams
+) -> list[str]:
+    if target not in pos:
+        return candidates
+    score = score_all(prep, pos[target], params).score
+    ranked = sorted((c for c in candidates if c in pos), key=lambda c: (-float(score[pos[c]]), c))
+    return ranked + [c for c in candidates if c not in pos]

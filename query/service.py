@@ -10,7 +10,7 @@ tags), and any other ``KEY=VALUE`` (a tag that must be present; repeat for sever
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -21,6 +21,8 @@ from query.evaluate import evaluate
 from query.hints import unknown_llm_message
 from query.space_choice import choose_spaces
 from query.transfer import import_transfers
+from query.transfer_answer import transfer_sources
+from query.transfer_query import RANKINGS, TransferOptions, check_setting
 from registry.api import Hit, Registry
 from registry.catalog import get_subject
 from registry.errors import InvalidDataError
@@ -50,6 +52,7 @@ class QueryOptions:
         where: ``(key, value)`` filters (see the module docstring).
         explain: Add the provenance of the query's and each result's vector.
         rrf_k: The constant of reciprocal rank fusion, score = sum over spaces of 1 / (rrf_k + rank).
+        transfer: How ``query_sources`` uses recorded transfer results (``query.transfer_query``).
     """
 
     k: int = 5
@@ -57,6 +60,7 @@ class QueryOptions:
     where: tuple[tuple[str, str], ...] = ()
     explain: bool = False
     rrf_k: int = 60
+    transfer: TransferOptions = field(default_factory=TransferOptions)
 
 
 def parse_where(where: tuple[tuple[str, str], ...]) -> SearchFilter:
@@ -125,10 +129,12 @@ def _subject_query(
     )
     choice = choose_spaces(reg, opts.spaces)
     spaces = list(choice.names)
+    use_transfer = label == "sources" and _transfer_mode(reg, opts.transfer, base)
     rankings = {}
     for space in spaces:
         vec = _vector(reg, space, subject.id, name)
-        rankings[space] = reg.search(space, vec, k=_depth(opts, len(spaces)), flt=flt)[0]
+        if not use_transfer:
+            rankings[space] = reg.search(space, vec, k=_depth(opts, len(spaces)), flt=flt)[0]
     query = {
         "type": label,
         "name": subject.name,
@@ -140,7 +146,42 @@ def _subject_query(
         query["space_note"] = choice.note
     if opts.explain:
         query["provenance"] = {s: _provenance(reg, s, subject.id) for s in spaces}
+    if use_transfer:
+        results, block = transfer_sources(
+            reg, (subject.id, subject.name), spaces, flt, opts.k, opts.explain, opts.transfer
+        )
+        return {
+            "space": ",".join(spaces),
+            "query": {**query, "fusion": None, "ranking": block},
+            "results": results,
+        }
+    if label == "sources":
+        query["ranking"] = {"mode": "similarity"}
     return _answer(reg, spaces, rankings, query, opts)
+
+
+def _transfer_mode(reg: Registry, topts: TransferOptions, base: SearchFilter) -> bool:
+    """Whether ``query sources`` ranks with recorded transfer results (see ``TransferOptions``).
+
+    Raises:
+        InvalidDataError: ``ranking=transfer`` with no results or with models among the candidates;
+            a setting named that has no results; an unknown ranking.
+    """
+    if topts.ranking not in RANKINGS:
+        raise InvalidDataError(f"ranking {topts.ranking!r} is unknown; choose one of {', '.join(RANKINGS)}")
+    if topts.ranking == "similarity":
+        return False
+    recorded = check_setting(reg, topts.setting)
+    if "model" in base.kinds:
+        if topts.ranking == "transfer":
+            raise InvalidDataError("transfer-aware ranking ranks datasets only; drop --include-models")
+        return False
+    if topts.ranking == "transfer" and not recorded:
+        raise InvalidDataError(
+            "no transfer results recorded; import some with `fute transfer import FILE.csv` "
+            "or rank by similarity (--ranking similarity)"
+        )
+    return recorded
 
 
 def _depth(opts: QueryOptions, n_spaces: int) -> int:

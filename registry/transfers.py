@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 
 from registry.db import Database
-from registry.models import Dataset, Embedding, EmbeddingSpace, TransferResult
+from registry.models import Dataset, Embedding, EmbeddingSpace, Subject, TransferResult
 from registry.spaces import get_space
 from registry.vectors import decode
 
@@ -62,6 +62,7 @@ class DatasetMatrix:
 
     Attributes:
         subject_ids: Dataset ids, one per row of ``vectors``.
+        embedding_ids: The id of each row's embedding (what ``Registry.search_ids`` returns).
         vectors: Stored vectors (normalised for cosine spaces), shape (n, dim).
         formats: Task format of each row's dataset.
         metric: The space's metric.
@@ -69,6 +70,7 @@ class DatasetMatrix:
     """
 
     subject_ids: npt.NDArray[np.int64]
+    embedding_ids: npt.NDArray[np.int64]
     vectors: npt.NDArray[np.float32]
     formats: tuple[str, ...]
     metric: str
@@ -129,6 +131,22 @@ class TransferStore:
             )
         return out
 
+    def ids_of(self, names: list[str]) -> dict[str, int]:
+        """Dataset ids by name (unknown names are left out)."""
+        if not names:
+            return {}
+        with self.db.read() as session:
+            rows = session.execute(select(Dataset.name, Dataset.id).where(Dataset.name.in_(names))).all()
+        return {str(n): int(i) for n, i in rows}
+
+    def names_of(self, subject_ids: list[int]) -> dict[int, str]:
+        """Names of subjects by id (unknown ids are left out)."""
+        if not subject_ids:
+            return {}
+        with self.db.read() as session:
+            rows = session.execute(select(Subject.id, Subject.name).where(Subject.id.in_(subject_ids))).all()
+        return {int(i): str(n) for i, n in rows}
+
 
 def _read_graph(session: Any, token: Token) -> TransferGraph:
     """Load every transfer row (columns only; 1M rows stay a few tens of MB)."""
@@ -153,7 +171,7 @@ def _read_matrix(session: Any, space: EmbeddingSpace, key: tuple[int, int, str])
     """Every dataset vector of the space, ordered by subject id."""
     ds = aliased(Dataset)
     rows = session.execute(
-        select(Embedding.subject_id, Embedding.vector, ds.task_format)
+        select(Embedding.subject_id, Embedding.vector, ds.task_format, Embedding.id)
         .join(ds, ds.id == Embedding.subject_id)
         .where(Embedding.space_id == space.id)
         .order_by(Embedding.subject_id)
@@ -163,6 +181,7 @@ def _read_matrix(session: Any, space: EmbeddingSpace, key: tuple[int, int, str])
         vectors[i] = decode(row[1], space.dim)
     return DatasetMatrix(
         subject_ids=np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows)),
+        embedding_ids=np.fromiter((r[3] for r in rows), dtype=np.int64, count=len(rows)),
         vectors=vectors,
         formats=tuple(str(r[2]) for r in rows),
         metric=str(space.metric),

@@ -1,0 +1,148 @@
+"""Transfer-aware ``query sources``: the registry's dataset vectors and recorded transfer results
+prepared once per state (cached until a write), then scored per target by ``query.transfer_rank``.
+
+Used by ``query.service.query_sources`` (ranking ``auto`` picks it whenever results are recorded in
+the chosen setting) and by ``fute eval``. Results *into* the target are never read to predict; they
+are attached to each hit as ``measured``.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from query.transfer_rank import Edges, Scored, TransferParams, build_edges, score_target, similarity_z
+from registry.api import Registry
+from registry.errors import InvalidDataError
+from registry.transfers import TransferStore
+
+RANKINGS = ("auto", "transfer", "similarity")
+ALL_SETTINGS = None  # no --setting: every setting standardised, then averaged
+
+
+@dataclass(frozen=True)
+class TransferOptions:
+    """How ``query sources`` uses recorded transfer results.
+
+    Attributes:
+        ranking: ``auto`` (transfer-aware when results exist, else similarity), ``transfer``
+            (required) or ``similarity`` (ignore results).
+        setting: Only results of this setting; None: each setting standardised, then averaged.
+        prefer_measured: Put sources already measured into the target first, best measured first.
+        params: Score parameters (defaults fixed a priori).
+    """
+
+    ranking: str = "auto"
+    setting: str | None = None
+    prefer_measured: bool = False
+    params: TransferParams = field(default_factory=TransferParams)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """Everything one target's ranking needs, over positions = datasets with a vector in every space.
+
+    Attributes:
+        subject_ids: Dataset id of each position (sorted).
+        embedding_ids: Per space, the embedding id of each position.
+        vectors: Per space, the vectors of the positions.
+        metrics: Per space, its metric.
+        formats: Format code of each position.
+        edges: Standardised results of the chosen setting(s) between positions.
+    """
+
+    subject_ids: npt.NDArray[np.int64]
+    embedding_ids: list[npt.NDArray[np.int64]]
+    vectors: list[npt.NDArray[np.float32]]
+    metrics: list[str]
+    formats: npt.NDArray[np.int64]
+    edges: Edges
+
+    def position(self, subject_id: int) -> int | None:
+        """Position of a dataset id, None when it lacks a vector in some space."""
+        i = int(np.searchsorted(self.subject_ids, subject_id))
+        return i if i < len(self.subject_ids) and self.subject_ids[i] == subject_id else None
+
+
+_CACHE: weakref.WeakKeyDictionary[TransferStore, dict[Any, Prepared]] = weakref.WeakKeyDictionary()
+_LOCK = threading.Lock()
+
+
+def check_setting(reg: Registry, setting: str | None) -> bool:
+    """Whether results are recorded (in ``setting`` when given).
+
+    Raises:
+        InvalidDataError: A setting is named that has no results while others do.
+    """
+    graph = reg.transfers.graph()
+    if setting is None or graph.empty:
+        return not graph.empty
+    if setting not in graph.setting_names:
+        raise InvalidDataError(
+            f"no transfer results in setting {setting!r}; recorded: {', '.join(graph.setting_names)}"
+        )
+    return True
+
+
+def prepare(reg: Registry, spaces: list[str], setting: str | None) -> Prepared:
+    """The prepared matrices for these spaces and setting (cached until SQL changes).
+
+    Raises:
+        SpaceNotFoundError: Unknown space.
+    """
+    graph = reg.transfers.graph()
+    mats = [reg.transfers.datasets(s) for s in spaces]
+    key = (graph.token, tuple(m.key for m in mats), setting)
+    with _LOCK:
+        found = _CACHE.get(reg.transfers, {}).get(key)
+    if found is not None:
+        return found
+    ids = mats[0].subject_ids
+    for m in mats[1:]:
+        ids = np.intersect1d(ids, m.subject_ids)
+    rows = [np.searchsorted(m.subject_ids, ids) for m in mats]
+    names = sorted(set(mats[0].formats))
+    codes = {f: i for i, f in enumerate(names)}
+    first = mats[0]
+    formats = np.array([codes[first.formats[r]] for r in rows[0]], dtype=np.int64)
+    prep = Prepared(
+        subject_ids=ids,
+        embedding_ids=[m.embedding_ids[r] for m, r in zip(mats, rows, strict=True)],
+        vectors=[m.vectors[r] for m, r in zip(mats, rows, strict=True)],
+        metrics=[m.metric for m in mats],
+        formats=formats,
+        edges=_edges(graph, ids, setting),
+    )
+    with _LOCK:
+        # One entry per store: a new state replaces the old (memory stays one copy per registry).
+        _CACHE[reg.transfers] = {key: prep}
+    return prep
+
+
+def _edges(graph: Any, ids: npt.NDArray[np.int64], setting: str | None) -> Edges:
+    """Results of the setting (or all) whose source and target both have positions."""
+    keep = np.isin(graph.source_ids, ids) & np.isin(graph.target_ids, ids)
+    if setting is not None:
+        keep &= graph.settings == graph.setting_names.index(setting)
+    src = np.searchsorted(ids, graph.source_ids[keep])
+    piv = np.searchsorted(ids, graph.target_ids[keep])
+    return build_edges(src, piv, graph.settings[keep], graph.scores[keep], len(ids))
+
+
+def score_all(prep: Prepared, target: int, params: TransferParams) -> Scored:
+    """Transfer-aware scores of every position for the target at position ``target``."""
+    center = params.center and len(prep.subject_ids) >= 3  # centring two points makes them opposite
+    zsim = similarity_z(prep.vectors, prep.metrics, target, center)
+    return score_target(target, zsim, prep.edges, prep.formats, params)
+
+
+def ranked_positions(scored: Scored, allowed: npt.NDArray[np.bool_]) -> list[int]:
+    """Allowed positions by descending score (ties: position order, i.e. dataset id)."""
+    positions = np.flatnonzero(allowed & ~np.isnan(scored.score))
+    order = np.lexsort((positions, -scored.score[positions]))
+    return [int(p) for p in positions[order]]
