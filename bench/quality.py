@@ -34,16 +34,18 @@ from bench.common import (
     reduced_config,
     register_tasks,
     say,
+    shared_dir,
     write_json,
 )
-from bench.schema import check_sketch, check_taskweb, check_unified
+from bench.schema import check_sketch, check_taskweb, check_transfer, check_unified
 from bench.sketch_fidelity import StatisticCapture, capturing, fidelity
 from bench.taskweb_data import BASELINES
 from bench.taskweb_quality import FUSED, embed_space, score_all, taskweb_gold
+from bench.transfer_quality import run_transfer
 from bench.unified import ensure_probe_set, run_models, run_prompts
 from ingest.engine import Engine
 
-PARTS = ("taskweb", "sketch", "models", "prompts")
+PARTS = ("taskweb", "transfer", "sketch", "models", "prompts")
 FUTE_SPACE = "taskemb-fute"
 
 
@@ -111,6 +113,19 @@ def write_taskweb(engine: Engine, cfg: RunConfig, name: str = "taskweb.json") ->
     say(f"{name} written with {[s.label for s in done]}")
 
 
+def write_transfer(engine: Engine, cfg: RunConfig) -> None:
+    """Score transfer-aware ranking on every complete space and merge it into ``taskweb.json``."""
+    done = [s.label for s in complete_spaces(engine, cfg)]
+    if not done:
+        say("transfer: no complete space yet; skipped")
+        return
+    table = shared_dir() / "groundtruth" / "taskweb" / "taskweb_baseline_predictions.csv"
+    block = run_transfer(engine.reg, taskweb_gold(cfg), done, table)
+    check_transfer(block)
+    merge_json(cfg.out_dir / "taskweb.json", {"transfer_aware": block})
+    say(f"taskweb.json: transfer_aware written for {done}")
+
+
 def run(
     engine: Engine,
     cfg: RunConfig,
@@ -159,6 +174,8 @@ def run(
             if spec is not fute:
                 embed_space(engine, spec, tasks, "default")
                 write_taskweb(engine, cfg)
+    if "transfer" in parts:
+        write_transfer(engine, cfg)
     if "prompts" in parts:
         doc = merge_json(out / "unified.json", {**run_prompts(engine, cfg, fute), "config": cfg.to_dict()})
         check_unified(doc, {"prompts"})

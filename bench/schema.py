@@ -59,6 +59,23 @@ def check_taskweb(doc: Mapping[str, Any], methods: set[str], baselines: set[str]
         _number(doc["seconds"].get(name), f"taskweb.seconds.{name}", 0.0)
 
 
+def check_transfer(block: Mapping[str, Any]) -> None:
+    """Raise unless ``block`` is a ``transfer_aware`` block: every space has the fixed and nested
+    rows for every setting, with NDCG in [0, 1].
+
+    Raises:
+        MalformedResultError: A missing row or setting, or an NDCG out of range.
+    """
+    for key in ("settings", "spaces", "baselines", "mean_over_single_settings"):
+        if key not in block:
+            raise MalformedResultError(f"transfer_aware: missing {key!r}")
+    for space, rows in block["spaces"].items():
+        for row in ("transfer_fixed", "transfer_nested"):
+            for setting in block["settings"]:
+                value = rows.get(row, {}).get(setting, {}).get("ndcg")
+                _number(value, f"transfer_aware.{space}.{row}.{setting}.ndcg", 0.0, 1.0)
+
+
 def check_unified(doc: Mapping[str, Any], parts: set[str]) -> None:
     """Raise unless ``doc`` has the unified keys of the parts run (``models``, ``prompts``).
 

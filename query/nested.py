@@ -13,9 +13,9 @@ from query.transfer_rank import F64, I64, Edges, TransferParams, score_target
 
 GRID = tuple(
     replace(TransferParams(), lam=lam, tau=tau, alpha=alpha)
-    for lam in (0.25, 0.5, 0.75)
-    for tau in (0.5, 1.0, 2.0)
-    for alpha in (0.0, 0.5, 1.0)
+    for lam in (0.25, 0.5, 0.75, 0.9)
+    for tau in (0.5, 1.0, 2.0, 4.0)
+    for alpha in (0.0, 0.5, 1.0, 2.0)
 )
 GoldPos = Mapping[int, Mapping[int, float]]  # target position -> source position -> score
 
