@@ -12,6 +12,7 @@ import sys
 from typing import Any
 
 from fute.cli_common import print_json
+from fute.cli_transfer import transfer_lines
 from query.hints import empty_ranking_hint
 
 MAX_VALUE = 48  # characters of one provenance value in text mode (hashes, paths)
@@ -66,8 +67,11 @@ def answer_lines(answer: dict[str, Any]) -> list[str]:
         )
     if not answer["results"]:
         lines.append(f"  ({empty_ranking_hint(answer)})")
+    if query.get("ranking", {}).get("mode") == "transfer":
+        lines += transfer_lines(answer, explain="provenance" in query)
     if "provenance" in query:
         lines += explain_lines(answer)
+    lines += [f"warning: {w}" for w in answer.get("warnings", [])]  # under the table, as --json has them
     return lines
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import math
 from collections.abc import Callable
+from typing import Any
 
 from query.transfer_query import TransferOptions
 from query.transfer_rank import TransferParams
@@ -80,3 +81,36 @@ def transfer_options(args: argparse.Namespace) -> TransferOptions:
         prefer_measured=args.prefer_measured,
         params=params_from(args),
     )
+
+
+def transfer_lines(answer: dict[str, Any], explain: bool) -> list[str]:
+    """Text lines under a transfer-aware ranking: the rule used, and with ``--explain`` each hit's
+    score parts, pivots (weight share, recorded score) and results measured into the target.
+
+    Args:
+        answer: A ``query_sources`` answer whose ``query.ranking.mode`` is ``transfer``.
+        explain: Add the per-hit evidence.
+
+    Returns:
+        Lines without newlines.
+    """
+    block = answer["query"]["ranking"]
+    p = block["params"]
+    lines = [
+        f"ranking: transfer-aware over recorded results ({block['settings_used']}); "
+        f"lam={p['lam']} tau={p['tau']} kappa={p['kappa']} alpha={p['alpha']}; results into the target never used"
+    ]
+    if not explain:
+        return lines
+    for r in answer["results"]:
+        t = r["transfer"]
+        lines.append(
+            f"  {r['rank']}. {r['name']}: graph z={t['graph_z']:+.2f} ({t['graph_share']:.0%} of the score), "
+            f"similarity z={t['similarity_z']:+.2f}, same format={'yes' if t['same_format'] else 'no'}, "
+            f"{t['n_pivots']} pivots"
+        )
+        for e in r["evidence"]:
+            lines.append(f"       via {e['pivot']}: weight {e['weight']:.2f}, recorded {e['score']:+.4f}")
+        for m in r["measured"]:
+            lines.append(f"       measured into the target ({m['setting']}): {m['score']:+.4f}")
+    return lines

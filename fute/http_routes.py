@@ -7,14 +7,18 @@ readers run while the job writes. Routers are built by functions (nothing is cre
 
 from __future__ import annotations
 
-from typing import Annotated, Any, cast
+from dataclasses import replace
+from typing import Annotated, Any, Literal, cast
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi import Path as FastPath
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
 
+from fute.http_transfer import transfer_options, transfer_params
 from query import service as qs
+from query.transfer_query import TransferOptions
+from query.transfer_rank import TransferParams
 from registry.api import Registry
 from registry.listing import list_datasets, list_probe_sets, show_dataset
 from registry.models import Job, JobEntry
@@ -230,9 +234,15 @@ def query_router() -> APIRouter:
     router = APIRouter(tags=["query"])
 
     @router.get("/query/sources")
-    def sources(reg: Reg, opts: Opts, target: Target, include_models: bool = False) -> dict[str, Any]:
-        """Datasets to transfer from for a target dataset."""
-        return qs.query_sources(reg, target, opts, include_models=include_models)
+    def sources(
+        reg: Reg,
+        opts: Opts,
+        target: Target,
+        transfer: Annotated[TransferOptions, Depends(transfer_options)],
+        include_models: bool = False,
+    ) -> dict[str, Any]:
+        """Datasets to transfer from for a target dataset (transfer-aware when results are recorded)."""
+        return qs.query_sources(reg, target, replace(opts, transfer=transfer), include_models=include_models)
 
     @router.get("/query/models")
     def models(reg: Reg, opts: Opts, target: Target) -> dict[str, Any]:
@@ -263,12 +273,24 @@ def query_router() -> APIRouter:
     @router.get("/eval")
     def evaluate(
         reg: Reg,
+        params: Annotated[TransferParams, Depends(transfer_params)],
         space: str | None = None,
         setting: str | None = None,
         n_draws: Annotated[int, Query(ge=1, le=10_000)] = 200,
         seed: Annotated[int, Query(ge=0, le=2**32 - 1)] = 0,
+        ranking: Annotated[Literal["auto", "transfer", "similarity"], Query()] = "auto",
+        selection: Annotated[Literal["fixed", "nested"], Query()] = "fixed",
     ) -> dict[str, Any]:
-        """Ranking quality of the embeddings against recorded transfer results."""
-        return qs.evaluate(reg, space, setting, n_draws=n_draws, seed=seed)
+        """Ranking quality against recorded transfer results (each target's results hidden)."""
+        return qs.evaluate(
+            reg,
+            space,
+            setting,
+            n_draws=n_draws,
+            seed=seed,
+            ranking=ranking,
+            selection=selection,
+            params=params,
+        )
 
     return router
