@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import select
 
 from query.answer import Ranked, hydrate
+from query.confidence import with_warnings
 from query.evaluate import evaluate
 from query.hints import unknown_llm_message
 from query.space_choice import choose_spaces
@@ -250,12 +251,16 @@ def query_sources(
 ) -> dict[str, Any]:
     """Datasets (and optionally models) ranked as transfer sources for a target dataset (excluded)."""
     kinds = ("dataset", "model") if include_models else ("dataset",)
-    return _subject_query(reg, target, "dataset", opts, SearchFilter(kinds=kinds), "sources")
+    return with_warnings(
+        reg, _subject_query(reg, target, "dataset", opts, SearchFilter(kinds=kinds), "sources")
+    )
 
 
 def query_models(reg: Registry, target: str, opts: QueryOptions) -> dict[str, Any]:
     """Fine-tuned models ranked by MTE-DTE similarity for a dataset."""
-    return _subject_query(reg, target, "dataset", opts, SearchFilter(kinds=("model",)), "models")
+    return with_warnings(
+        reg, _subject_query(reg, target, "dataset", opts, SearchFilter(kinds=("model",)), "models")
+    )
 
 
 def query_prompts(reg: Registry, target: str, opts: QueryOptions, llm: str | None = None) -> dict[str, Any]:
@@ -269,15 +274,16 @@ def query_prompts(reg: Registry, target: str, opts: QueryOptions, llm: str | Non
             ids = tuple(session.scalars(select(Prompt.id).where(Prompt.llm_id.in_(llm_ids))))
         if not ids:
             raise InvalidDataError(unknown_llm_message(reg, llm))
-    return _subject_query(
+    answer = _subject_query(
         reg, target, "dataset", opts, SearchFilter(kinds=("prompt",), subject_ids=ids), "prompts"
     )
+    return with_warnings(reg, answer)
 
 
 def query_similar(reg: Registry, name: str, opts: QueryOptions, kind: str | None = None) -> dict[str, Any]:
     """The nearest catalogue entries of any subject (itself excluded), optionally of one kind."""
     base = SearchFilter(kinds=(kind,) if kind else ())
-    return _subject_query(reg, name, None, opts, base, "similar")
+    return with_warnings(reg, _subject_query(reg, name, None, opts, base, "similar"))
 
 
 def query_vector(reg: Registry, space: str, vector: list[float], opts: QueryOptions) -> dict[str, Any]:
@@ -285,4 +291,4 @@ def query_vector(reg: Registry, space: str, vector: list[float], opts: QueryOpti
     _check(opts)
     hits = reg.search(space, vector, k=opts.k, flt=parse_where(opts.where))[0]
     query = {"type": "vector", "k": opts.k, "where": dict(opts.where)}
-    return _answer(reg, [space], {space: hits}, query, replace(opts, spaces=(space,)))
+    return with_warnings(reg, _answer(reg, [space], {space: hits}, query, replace(opts, spaces=(space,))))

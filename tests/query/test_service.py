@@ -87,7 +87,7 @@ def test_a_one_percent_filter_returns_exactly_k(catalogue: Registry) -> None:
 @needs_shared("datasets/probe/probe_pool.jsonl")
 def test_json_shape_fusion_and_errors(catalogue: Registry) -> None:
     out = query_sources(catalogue, "t3", QueryOptions(k=4, where=(("format", "classification"),)))
-    assert set(out) == {"space", "query", "results"} and out["space"] == "real"
+    assert set(out) == {"space", "query", "results", "warnings"} and out["space"] == "real"
     assert {"rank", "name", "kind", "score", "tags", "method"} <= set(out["results"][0])
     assert all(r["format"] == "classification" and r["name"] != "t3" for r in out["results"])
     if "copy" not in [s.name for s, _ in catalogue.spaces()]:
