@@ -144,7 +144,10 @@ def test_read_endpoints(server: Server, capsys: pytest.CaptureFixture[str]) -> N
     capsys.readouterr()
     assert main(["--home", str(server.home), "spaces", "list", "--json"]) == 0
     spaces = http.get("/spaces")
-    assert spaces.status_code == 200 and spaces.json() == json.loads(capsys.readouterr().out)
+    listed = json.loads(capsys.readouterr().out)
+    # the CLI adds ``default`` (issue 20's stored default space); the other keys match GET /spaces
+    assert [row.pop("default") for row in listed] == [False]
+    assert spaces.status_code == 200 and spaces.json() == listed
     assert spaces.json()[0]["name"] == SPACE and spaces.json()[0]["n_embeddings"] == 3
     page = http.get("/datasets").json()
     assert [d["name"] for d in page["items"]] == ["cb", "mrpc", "rte"] and page["total"] == 3

@@ -124,7 +124,7 @@ CLI_CASES = [
     ("cli-catalogue-scalar", ["ingest", "catalogue", "{f}/cat_scalar.yaml"], "must be a mapping"),
     ("cli-catalogue-missing", ["ingest", "catalogue", "{f}/none.yaml"], "cannot read catalogue"),
     ("cli-query-unknown-target", ["query", "sources", "--target", "ghost"], "ghost"),
-    ("cli-query-unknown-space", ["query", "sources", "--target", "rte", "--space", "nope"], "no vector in space"),
+    ("cli-query-unknown-space", ["query", "sources", "--target", "rte", "--space", "nope"], "no embedding space has this name; known spaces: txt"),
     ("cli-query-k-zero", ["query", "sources", "--target", "rte", "-k", "0"], "k must be between"),
     ("cli-filter-kind", ["query", "sources", "--target", "rte", "--where", "kind=table"], "choose dataset"),
     ("cli-filter-time", ["query", "sources", "--target", "rte", "--where", "created_after=1' OR '1"], "ISO time"),
