@@ -1,6 +1,6 @@
 """Ingestion and query speed benchmarks (issue 7, sections 4-5): one command, JSON results.
 
-Usage: python -m bench.speed [--quick] [--only query|ingest] [--out DIR]
+Usage: python -m bench.speed [--quick] [--only query|ingest|transfer] [--out DIR]
 Full mode writes bench/results/{ingest,query}.json; --quick (CI, a few minutes) writes
 bench/results/quick/. Single-threaded BLAS/OpenMP unless set otherwise: one query is one thread,
 and the machine is shared.
@@ -101,7 +101,7 @@ def main() -> None:
     """Parse arguments and run the selected benchmarks."""
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--quick", action="store_true", help="reduced mode for CI (a few minutes)")
-    ap.add_argument("--only", choices=["query", "ingest"], default=None)
+    ap.add_argument("--only", choices=["query", "ingest", "transfer"], default=None)
     ap.add_argument("--out", default=None, help="results folder (default bench/results[/quick])")
     ap.add_argument("--sizes", type=int, nargs="*", default=None, help="only these catalogue sizes")
     ap.add_argument("--queries", type=int, default=None, help="queries per record (default 1000, quick 300)")
@@ -115,6 +115,10 @@ def main() -> None:
         run_query(out, args.quick, args.sizes, args.queries, not args.no_chroma, args.dims, args.data)
     if args.only in (None, "ingest"):
         run_ingest(out, args.quick)
+    if args.only in (None, "transfer"):
+        from bench.transfer_speed import measure, write  # issue 14: transfer-aware query at scale
+
+        write(out, measure(args.quick))
 
 
 if __name__ == "__main__":
