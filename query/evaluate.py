@@ -105,8 +105,10 @@ def evaluate(
         "targets"}`` (+ ``params`` or per-target ``selected`` for the transfer ranking).
 
     Raises:
-        InvalidDataError: No results, an unknown setting, ranking or selection.
+        InvalidDataError: No results, an unknown setting, ranking or selection, ``n_draws < 1``.
     """
+    if n_draws < 1:
+        raise InvalidDataError(f"n_draws must be >= 1 (random orders averaged), got {n_draws}")
     if ranking not in ("auto", "transfer", "similarity") or selection not in ("fixed", "nested"):
         raise InvalidDataError(
             f"ranking {ranking!r} / selection {selection!r}: choose auto|transfer|similarity and fixed|nested"

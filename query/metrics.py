@@ -29,6 +29,8 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from registry.errors import InvalidDataError
+
 DEFAULT_KS: tuple[int, ...] = (1, 3, 5)
 
 
@@ -238,10 +240,11 @@ def random_baseline(
         The same keys as :func:`evaluate_target`, each the mean over the draws.
 
     Raises:
-        ValueError: if ``gold_scores`` is empty or not finite, ``n_draws < 1`` or some k < 1.
+        InvalidDataError: ``n_draws < 1`` (a ``ValueError`` too).
+        ValueError: if ``gold_scores`` is empty or not finite, or some k < 1.
     """
     if n_draws < 1:
-        raise ValueError(f"n_draws must be >= 1, got {n_draws}")
+        raise InvalidDataError(f"n_draws must be >= 1 (random orders averaged), got {n_draws}")
     names = sorted(gold_scores)
     rng = np.random.default_rng(seed)
     draws = [

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from numbers import Integral
 from typing import Any
 
 from sqlalchemy import select
@@ -29,6 +30,7 @@ from registry.catalog import get_subject
 from registry.errors import InvalidDataError
 from registry.filters import SearchFilter
 from registry.models import Embedding, EmbeddingSpace, ModelEntry, Prompt
+from registry.transfers import TransferGraph
 
 __all__ = [
     "QueryOptions",
@@ -62,6 +64,35 @@ class QueryOptions:
     explain: bool = False
     rrf_k: int = 60
     transfer: TransferOptions = field(default_factory=TransferOptions)
+
+    def __post_init__(self) -> None:
+        """Check the integer options' types and ranges (the CLI and HTTP bound them too).
+
+        Raises:
+            InvalidDataError: ``k`` is not an integer in 1..MAX_K or ``rrf_k`` not an integer >= 1.
+        """
+        _check_int("k", self.k, 1, MAX_K)
+        _check_int("rrf_k", self.rrf_k, 1, None)
+
+
+def _check_int(name: str, value: object, low: int, high: int | None) -> None:
+    """Refuse a non-integer (a bool included) or an integer outside ``low..high``.
+
+    Args:
+        name: The option's name, for the message.
+        value: The value given.
+        low: The smallest allowed value.
+        high: The largest allowed value; ``None`` for no upper bound.
+
+    Raises:
+        InvalidDataError: The value is not an integer or is out of range.
+    """
+    wanted = f"between {low} and {high}" if high is not None else f">= {low}"
+    if isinstance(value, bool) or not isinstance(value, Integral):
+        raise InvalidDataError(f"{name} must be an integer {wanted}, got {value!r}")
+    number = int(value)
+    if number < low or (high is not None and number > high):
+        raise InvalidDataError(f"{name} must be {wanted}, got {value}")
 
 
 def parse_where(where: tuple[tuple[str, str], ...]) -> SearchFilter:
@@ -130,7 +161,8 @@ def _subject_query(
     )
     choice = choose_spaces(reg, opts.spaces)
     spaces = list(choice.names)
-    use_transfer = label == "sources" and _transfer_mode(reg, opts.transfer, base)
+    graph = _transfer_graph(reg, opts.transfer, base) if label == "sources" else None
+    use_transfer = graph is not None
     rankings = {}
     for space in spaces:
         vec = _vector(reg, space, subject.id, name)
@@ -147,9 +179,9 @@ def _subject_query(
         query["space_note"] = choice.note
     if opts.explain:
         query["provenance"] = {s: _provenance(reg, s, subject.id) for s in spaces}
-    if use_transfer:
+    if graph is not None:
         results, block = transfer_sources(
-            reg, (subject.id, subject.name), spaces, flt, opts.k, opts.explain, opts.transfer
+            reg, (subject.id, subject.name), spaces, flt, opts.k, opts.explain, opts.transfer, graph
         )
         return {
             "space": ",".join(spaces),
@@ -161,8 +193,9 @@ def _subject_query(
     return _answer(reg, spaces, rankings, query, opts)
 
 
-def _transfer_mode(reg: Registry, topts: TransferOptions, base: SearchFilter) -> bool:
-    """Whether ``query sources`` ranks with recorded transfer results (see ``TransferOptions``).
+def _transfer_graph(reg: Registry, topts: TransferOptions, base: SearchFilter) -> TransferGraph | None:
+    """The transfer graph when ``query sources`` ranks with recorded results (see ``TransferOptions``),
+    None when it ranks by similarity.
 
     Raises:
         InvalidDataError: ``ranking=transfer`` with no results or with models among the candidates;
@@ -171,13 +204,13 @@ def _transfer_mode(reg: Registry, topts: TransferOptions, base: SearchFilter) ->
     if topts.ranking not in RANKINGS:
         raise InvalidDataError(f"ranking {topts.ranking!r} is unknown; choose one of {', '.join(RANKINGS)}")
     if topts.ranking == "similarity":
-        return False
+        return None
     recorded = check_setting(reg, topts.setting)
     if "model" in base.kinds:
         if topts.ranking == "transfer":
             raise InvalidDataError("transfer-aware ranking ranks datasets only; drop --include-models")
-        return False
-    if topts.ranking == "transfer" and not recorded:
+        return None
+    if topts.ranking == "transfer" and recorded is None:
         raise InvalidDataError(
             "no transfer results recorded; import some with `fute transfer import FILE.csv` "
             "or rank by similarity (--ranking similarity)"

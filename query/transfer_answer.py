@@ -14,6 +14,7 @@ from query.transfer_query import Prepared, TransferOptions, prepare, ranked_posi
 from query.transfer_rank import Scored, TransferParams, visible
 from registry.api import Hit, Registry
 from registry.filters import SearchFilter
+from registry.transfers import TransferGraph, measured_into
 
 N_EVIDENCE = 5
 FORMULA = (
@@ -31,6 +32,7 @@ def transfer_sources(
     k: int,
     explain: bool,
     topts: TransferOptions,
+    graph: TransferGraph,
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Datasets ranked for a target by the transfer-aware score.
 
@@ -42,17 +44,18 @@ def transfer_sources(
         k: Results wanted.
         explain: Add provenance.
         topts: Transfer options.
+        graph: The transfer graph read for this query (``check_setting``).
 
     Returns:
         (result items, the ``ranking`` block of the query).
     """
-    prep = prepare(reg, spaces, topts.setting)
+    prep = prepare(reg, spaces, topts.setting, graph)
     tpos = prep.position(target[0])
     if tpos is None:
         raise LookupError(f"{target[1]!r} lacks a vector in one of {', '.join(spaces)}; run `fute embed`")
     scored = score_all(prep, tpos, topts.params)
     order = ranked_positions(scored, _allowed(reg, prep, spaces, tpos, flt))
-    measured = _measured(reg, target[0], topts.setting)
+    measured = _measured(graph, target[0], topts.setting)
     if topts.prefer_measured:
         first = sorted(
             (p for p in order if int(prep.subject_ids[p]) in measured),
@@ -86,9 +89,9 @@ def _allowed(
     return allowed & np.isin(prep.embedding_ids[0], ids[ids >= 0])
 
 
-def _measured(reg: Registry, target_id: int, setting: str | None) -> dict[int, list[dict[str, Any]]]:
+def _measured(graph: TransferGraph, target_id: int, setting: str | None) -> dict[int, list[dict[str, Any]]]:
     """Results measured into the target (of the setting when one is chosen), by source id."""
-    found = reg.transfers.measured_into(target_id)
+    found = measured_into(graph, target_id)
     if setting is None:
         return found
     kept = {s: [m for m in ms if m["setting"] == setting] for s, ms in found.items()}

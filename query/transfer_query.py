@@ -16,10 +16,18 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from query.transfer_rank import Edges, Scored, TransferParams, build_edges, score_target, similarity_z
+from query.transfer_rank import (
+    Edges,
+    Scored,
+    TransferParams,
+    build_edges,
+    comparable,
+    score_target,
+    similarity_z,
+)
 from registry.api import Registry
 from registry.errors import InvalidDataError
-from registry.transfers import TransferStore
+from registry.transfers import TransferGraph, TransferStore
 
 RANKINGS = ("auto", "transfer", "similarity")
 ALL_SETTINGS = None  # no --setting: every setting standardised, then averaged
@@ -51,6 +59,9 @@ class Prepared:
         subject_ids: Dataset id of each position (sorted).
         embedding_ids: Per space, the embedding id of each position.
         vectors: Per space, the vectors of the positions.
+        plain: Per space, ``comparable`` matrices without centring.
+        centred: Per space, ``comparable`` matrices centred on the catalogue mean (None when fewer
+            than 3 datasets: centring two points makes them opposite).
         metrics: Per space, its metric.
         formats: Format code of each position.
         edges: Standardised results of the chosen setting(s) between positions.
@@ -59,6 +70,8 @@ class Prepared:
     subject_ids: npt.NDArray[np.int64]
     embedding_ids: list[npt.NDArray[np.int64]]
     vectors: list[npt.NDArray[np.float32]]
+    plain: list[npt.NDArray[np.float32]]
+    centred: list[npt.NDArray[np.float32]] | None
     metrics: list[str]
     formats: npt.NDArray[np.int64]
     edges: Edges
@@ -73,29 +86,37 @@ _CACHE: weakref.WeakKeyDictionary[TransferStore, dict[Any, Prepared]] = weakref.
 _LOCK = threading.Lock()
 
 
-def check_setting(reg: Registry, setting: str | None) -> bool:
-    """Whether results are recorded (in ``setting`` when given).
+def check_setting(reg: Registry, setting: str | None) -> TransferGraph | None:
+    """The transfer graph when results are recorded (in ``setting`` when given), else None.
 
     Raises:
         InvalidDataError: A setting is named that has no results while others do.
     """
     graph = reg.transfers.graph()
     if setting is None or graph.empty:
-        return not graph.empty
+        return None if graph.empty else graph
     if setting not in graph.setting_names:
         raise InvalidDataError(
             f"no transfer results in setting {setting!r}; recorded: {', '.join(graph.setting_names)}"
         )
-    return True
+    return graph
 
 
-def prepare(reg: Registry, spaces: list[str], setting: str | None) -> Prepared:
+def prepare(
+    reg: Registry, spaces: list[str], setting: str | None, graph: TransferGraph | None = None
+) -> Prepared:
     """The prepared matrices for these spaces and setting (cached until SQL changes).
+
+    Args:
+        reg: Registry.
+        spaces: Spaces whose similarities are used.
+        setting: Setting of the graph (None: all, standardised per setting).
+        graph: The transfer graph when the caller has read it already (one SQL probe per query).
 
     Raises:
         SpaceNotFoundError: Unknown space.
     """
-    graph = reg.transfers.graph()
+    graph = graph or reg.transfers.graph()
     mats = [reg.transfers.datasets(s) for s in spaces]
     key = (graph.token, tuple(m.key for m in mats), setting)
     with _LOCK:
@@ -110,10 +131,15 @@ def prepare(reg: Registry, spaces: list[str], setting: str | None) -> Prepared:
     codes = {f: i for i, f in enumerate(names)}
     first = mats[0]
     formats = np.array([codes[first.formats[r]] for r in rows[0]], dtype=np.int64)
+    vectors = [m.vectors[r] for m, r in zip(mats, rows, strict=True)]
     prep = Prepared(
         subject_ids=ids,
         embedding_ids=[m.embedding_ids[r] for m, r in zip(mats, rows, strict=True)],
-        vectors=[m.vectors[r] for m, r in zip(mats, rows, strict=True)],
+        vectors=vectors,
+        plain=[comparable(v, m.metric, False) for v, m in zip(vectors, mats, strict=True)],
+        centred=[comparable(v, m.metric, True) for v, m in zip(vectors, mats, strict=True)]
+        if len(ids) >= 3
+        else None,
         metrics=[m.metric for m in mats],
         formats=formats,
         edges=_edges(graph, ids, setting),
@@ -124,7 +150,7 @@ def prepare(reg: Registry, spaces: list[str], setting: str | None) -> Prepared:
     return prep
 
 
-def _edges(graph: Any, ids: npt.NDArray[np.int64], setting: str | None) -> Edges:
+def _edges(graph: TransferGraph, ids: npt.NDArray[np.int64], setting: str | None) -> Edges:
     """Results of the setting (or all) whose source and target both have positions."""
     keep = np.isin(graph.source_ids, ids) & np.isin(graph.target_ids, ids)
     if setting is not None:
@@ -136,8 +162,8 @@ def _edges(graph: Any, ids: npt.NDArray[np.int64], setting: str | None) -> Edges
 
 def score_all(prep: Prepared, target: int, params: TransferParams) -> Scored:
     """Transfer-aware scores of every position for the target at position ``target``."""
-    center = params.center and len(prep.subject_ids) >= 3  # centring two points makes them opposite
-    zsim = similarity_z(prep.vectors, prep.metrics, target, center)
+    matrices = prep.centred if params.center and prep.centred is not None else prep.plain
+    zsim = similarity_z(matrices, prep.metrics, target)
     return score_target(target, zsim, prep.edges, prep.formats, params)
 
 

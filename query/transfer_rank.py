@@ -205,40 +205,45 @@ def score_target(
     return Scored(score, zsim, zgraph, same, cnt.astype(np.int64), np.where(others, weights, 0.0))
 
 
-def similarity_z(
-    vectors: list[npt.NDArray[np.float32]], metrics: list[str], target: int, center: bool
-) -> F64:
+def similarity_z(matrices: list[npt.NDArray[np.float32]], metrics: list[str], target: int) -> F64:
     """Standardised similarity of the target row to every row, averaged over spaces.
 
     Args:
-        vectors: Per space, the dataset vectors aligned on the same positions.
+        matrices: Per space, ``comparable`` matrices aligned on the same positions.
         metrics: Per space, its metric (``cosine``, ``ip`` or ``l2``).
         target: Position of the target.
-        center: Centre on the mean vector first (a fixed, label-free transform of the catalogue).
 
     Returns:
         The mean standardised similarity (NaN at the target).
     """
-    others = np.ones(vectors[0].shape[0], dtype=bool)
+    others = np.ones(matrices[0].shape[0], dtype=bool)
     others[target] = False
     parts = [
-        standardise(raw_similarity(v, m, target, center), others)
-        for v, m in zip(vectors, metrics, strict=True)
+        standardise(row_similarity(v, m, target), others) for v, m in zip(matrices, metrics, strict=True)
     ]
     out: F64 = np.mean(parts, axis=0) if parts else np.full(others.shape, np.nan)
     return out
 
 
-def raw_similarity(v: npt.NDArray[np.float32], metric: str, target: int, center: bool) -> F64:
-    """Similarity of the target row to every row under the space's metric (centred on request)."""
-    m = v.astype(np.float64)
+def comparable(v: npt.NDArray[np.float32], metric: str, center: bool) -> npt.NDArray[np.float32]:
+    """The matrix whose row products are the similarities: centred on the mean row on request (a
+    fixed, label-free transform of the catalogue), then unit rows for cosine (or centred) spaces.
+    Computed once per prepared state, not per query."""
     if metric == "l2":
-        dist: F64 = np.sum((m - m[target]) ** 2, axis=1)
-        return -dist
+        return v
+    m = v.astype(np.float64)
     if center:
         m = m - m.mean(axis=0)
     if metric == "cosine" or center:
         norms = np.linalg.norm(m, axis=1)
         m = m / np.where(norms > 1e-12, norms, 1.0)[:, None]
-    sims: F64 = m @ m[target]
+    return m.astype(np.float32)
+
+
+def row_similarity(m: npt.NDArray[np.float32], metric: str, target: int) -> F64:
+    """Similarity of the target row to every row of a ``comparable`` matrix."""
+    if metric == "l2":
+        dist: F64 = np.sum((m.astype(np.float64) - m[target]) ** 2, axis=1)
+        return -dist
+    sims: F64 = (m @ m[target]).astype(np.float64)
     return sims

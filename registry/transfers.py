@@ -120,17 +120,6 @@ class TransferStore:
             self._matrices[space_name] = matrix
         return matrix
 
-    def measured_into(self, target_id: int) -> dict[int, list[dict[str, Any]]]:
-        """Results recorded *into* a target: source id -> ``[{"setting", "score"}]`` (never used to
-        predict; shown beside predictions as ``measured``)."""
-        graph = self.graph()
-        out: dict[int, list[dict[str, Any]]] = {}
-        for i in np.flatnonzero(graph.target_ids == target_id):
-            out.setdefault(int(graph.source_ids[i]), []).append(
-                {"setting": graph.setting_names[int(graph.settings[i])], "score": float(graph.scores[i])}
-            )
-        return out
-
     def ids_of(self, names: list[str]) -> dict[str, int]:
         """Dataset ids by name (unknown names are left out)."""
         if not names:
@@ -146,6 +135,17 @@ class TransferStore:
         with self.db.read() as session:
             rows = session.execute(select(Subject.id, Subject.name).where(Subject.id.in_(subject_ids))).all()
         return {int(i): str(n) for i, n in rows}
+
+
+def measured_into(graph: TransferGraph, target_id: int) -> dict[int, list[dict[str, Any]]]:
+    """Results recorded *into* a target: source id -> ``[{"setting", "score"}]`` (never used to
+    predict; shown beside predictions as ``measured``)."""
+    out: dict[int, list[dict[str, Any]]] = {}
+    for i in np.flatnonzero(graph.target_ids == target_id):
+        out.setdefault(int(graph.source_ids[i]), []).append(
+            {"setting": graph.setting_names[int(graph.settings[i])], "score": float(graph.scores[i])}
+        )
+    return out
 
 
 def _read_graph(session: Any, token: Token) -> TransferGraph:
