@@ -1,9 +1,11 @@
-"""Issue 17, cases 6, 8 and 9: query and eval options are range-checked on the CLI, and repeated
-transfer rows are reported and resolved by ``--on-conflict keep|replace|error``."""
+"""Issue 17, cases 6, 8 and 9: query and eval options are range-checked on the CLI and in Python
+(``QueryOptions``, ``evaluate``, ``random_baseline``), and repeated transfer rows are reported and
+resolved by ``--on-conflict keep|replace|error``."""
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +13,9 @@ import pytest
 from sqlalchemy import select
 
 from ingest.register import DatasetRequest, register_dataset
+from query.evaluate import evaluate
+from query.metrics import random_baseline
+from query.service import QueryOptions
 from query.transfer import import_transfer_rows
 from registry.api import EmbeddingItem, Registry
 from registry.errors import InvalidDataError
@@ -70,6 +75,40 @@ def test_case06_rrf_k_in_range_fuses(home: Home) -> None:
 @pytest.mark.parametrize("value", ["0", "-5", "99999999999999999999"])
 def test_case08_eval_draws_out_of_range_is_refused(home: Home, value: str) -> None:
     home.refuses("eval", "--space", "s1", "--draws", value, fragment="--draws")
+
+
+@pytest.mark.parametrize(
+    ("options", "fragment"),
+    [
+        ({"k": 0}, "k must be between 1 and 100, got 0"),
+        ({"k": 101}, "k must be between 1 and 100, got 101"),
+        ({"k": True}, "k must be an integer"),
+        ({"k": 2.5}, "k must be an integer"),
+        ({"rrf_k": 0}, "rrf_k must be >= 1, got 0"),
+        ({"rrf_k": -60}, "rrf_k must be >= 1, got -60"),
+        ({"rrf_k": "60"}, "rrf_k must be an integer"),
+    ],
+)
+def test_case06_query_options_are_range_checked_in_python(options: dict[str, object], fragment: str) -> None:
+    with pytest.raises(InvalidDataError, match=re.escape(fragment)):
+        QueryOptions(**options)  # type: ignore[arg-type]
+
+
+def test_case06_query_options_in_range_are_kept() -> None:
+    opts = QueryOptions(k=np.int64(100), rrf_k=1)  # type: ignore[arg-type]
+    assert (opts.k, opts.rrf_k) == (100, 1)
+
+
+@pytest.mark.parametrize("draws", [0, -5])
+def test_case08_eval_draws_out_of_range_is_refused_in_python(home: Home, draws: int) -> None:
+    reg = Registry.open(home.settings)
+    try:
+        with pytest.raises(InvalidDataError, match=f"n_draws must be >= 1.*got {draws}"):
+            evaluate(reg, "s1", None, n_draws=draws)
+        with pytest.raises(InvalidDataError, match="n_draws must be >= 1"):
+            random_baseline({"a": 0.5, "b": 0.2}, n_draws=draws)
+    finally:
+        reg.close()
 
 
 def _csv(home: Home, text: str) -> str:
