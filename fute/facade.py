@@ -47,6 +47,11 @@ class RankedEntry:
     tags: dict[str, list[str]] = field(default_factory=dict)
     format: str | None = None
     similarity: dict[str, float] = field(default_factory=dict)
+    # Transfer-aware source rankings only (empty otherwise): results measured into the target,
+    # the score's parts, and the pivots that support it.
+    measured: list[dict[str, Any]] = field(default_factory=list)
+    transfer: dict[str, Any] = field(default_factory=dict)
+    evidence: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

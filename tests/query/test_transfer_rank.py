@@ -226,3 +226,13 @@ def test_explain_cli_and_http(tmp_path: Path, capsys: pytest.CaptureFixture[str]
             ]
             == "nested"
         )
+
+
+def test_python_facade_is_transfer_aware(tmp_path: Path) -> None:
+    import fute
+
+    toy(tmp_path)
+    ranking = fute.open(tmp_path).sources_for("t", k=3, space="s")
+    assert ranking.raw["query"]["ranking"]["mode"] == "transfer"
+    assert sorted(r.name for r in ranking) == ["a", "b", "c"]
+    assert all(r.transfer and r.evidence for r in ranking)
