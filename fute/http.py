@@ -1,8 +1,8 @@
 """The HTTP service (``fute serve``): a FastAPI app over one registry.
 
-Reads need no credentials; writes (``POST /transfers``, ``POST /jobs``, ``DELETE /subjects/...``)
-need ``Authorization: Bearer <token>`` and are refused with 403 when the server runs without a
-token. Registry errors map to status codes (``error_status``) with a ``{"detail": message}`` body;
+Reads need no credentials; writes (``POST /transfers``, ``POST /jobs``, ``DELETE`` and ``PATCH
+/subjects/...``) need ``Authorization: Bearer <token>`` and are refused with 403 when the server runs
+without a token. Registry errors map to status codes (``error_status``) with a ``{"detail": message}`` body;
 request bodies over 5 MB get 413. Catalogue jobs run in a background thread with their own registry
 connections, so readers (plain ``def`` handlers in the thread pool, SQLite in WAL mode) never wait
 for them. OpenAPI docs are served at ``/docs``.
@@ -30,6 +30,7 @@ from sqlalchemy import select
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from fute.http_edits import add_edit_routes
 from fute.http_files import check_file_arguments
 from fute.http_routes import Reg, catalogue_router, jobs_router, query_router
 from fute.web import web_router
@@ -309,6 +310,7 @@ def write_router() -> APIRouter:
         reg.delete_subject(name, kind)
         return {"deleted": name, "kind": kind}
 
+    add_edit_routes(router)  # PATCH /subjects/{kind}/{name}: tags and rename (fute.http_edits)
     return router
 
 

@@ -6,7 +6,6 @@ subject, its tags and its examples are written together.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,9 +18,8 @@ from registry.api import Registry
 from registry.catalog import add_subject
 from registry.errors import AlreadyExistsError, DuplicateDataError, InvalidDataError
 from registry.models import Dataset, Example, Subject
+from registry.validate import check_name as check_name  # re-exported: ingest.probes, ingest.setup
 from registry.validate import check_tags
-
-NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@+-]{0,199}$")
 
 
 @dataclass(frozen=True)
@@ -67,19 +65,6 @@ class DatasetResult:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
         return dict(self.__dict__)
-
-
-def check_name(name: str) -> str:
-    """Validate a subject name (no spaces, control characters or path tricks).
-
-    Raises:
-        InvalidDataError: The name does not match ``NAME_RE``.
-    """
-    if not NAME_RE.match(name):
-        raise InvalidDataError(
-            f"invalid name {name[:60]!r}: use 1-200 letters, digits and . _ : @ + - (starting with a letter or digit)"
-        )
-    return name
 
 
 def register_dataset(reg: Registry, req: DatasetRequest) -> DatasetResult:

@@ -2,15 +2,19 @@
 
 SQL stays the source of truth. The columns are a cache built from SQL for the ids of one loaded
 FAISS index and stamped with a ``FilterToken``; the search path reads the current token (the space
-generation it already reads, plus ``max(tags.id)``, one indexed look-up) and rebuilds the columns
-when it differs. Why that token is enough for every product write path:
+generation it already reads, plus ``max(tags.id)`` and the ``tag_removals`` counter, two indexed
+look-ups) and rebuilds the columns when it differs. Why that token is enough for every product write path:
 
 * adding or deleting vectors (also deleting a subject that has vectors in the space) bumps the
   space generation in the same transaction;
-* tags are only ever inserted (``catalog.set_tags``) and ids are never reused, so any new tag
-  raises ``max(tags.id)``; tags disappear only with their subject, which bumps the generation of
-  every space the subject had a vector in (subjects without a vector here never matter here);
-* kind, task format, creation time and the subject of an embedding row never change.
+* tag ids are never reused, so any new tag (``catalog.set_tags``) raises ``max(tags.id)``; a tag
+  removed from a live subject (``fute tag --remove``, ``registry.edits.remove_tags``) bumps the
+  ``tag_removals`` counter in the same transaction (a removal does not move ``max(tags.id)``, and
+  bumping space generations would republish whole indexes); tags that disappear with their subject
+  bump the generation of every space the subject had a vector in (subjects without a vector here
+  never matter here);
+* kind, task format, creation time and the subject of an embedding row never change (a rename
+  changes only the name, which the columns do not hold).
 
 Read the token *before* the rows, so a write that lands in between makes the token older than the
 data (the next search rebuilds) and never newer.
@@ -23,11 +27,11 @@ from datetime import UTC, datetime
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import func, select
+from sqlalchemy import func, literal_column, select
 from sqlalchemy.orm import Session
 
 from registry.filters import SearchFilter
-from registry.models import Dataset, Embedding, Subject, Tag
+from registry.models import Dataset, Embedding, RegistryCounter, Subject, Tag
 
 Mask = npt.NDArray[np.bool_]
 Rows = npt.NDArray[np.int64]
@@ -41,15 +45,30 @@ class FilterToken:
     Attributes:
         generation: Space generation of the loaded index the columns were built for.
         max_tag_id: ``max(tags.id)`` read before the rows (0 with no tags).
+        tag_removals: The ``tag_removals`` counter read before the rows (0 before any removal).
     """
 
     generation: int
     max_tag_id: int
+    tag_removals: int
 
 
 def read_max_tag_id(session: Session) -> int:
     """``max(tags.id)``: an index look-up on the primary key on SQLite and PostgreSQL."""
     return int(session.scalar(select(func.max(Tag.id))) or 0)
+
+
+TAG_REMOVALS = "tag_removals"
+# The key as a SQL literal, not a bound parameter: the search's freshness probe embeds this statement
+# and binds only the space name, positionally.
+TAG_REMOVALS_STMT = select(RegistryCounter.value).where(
+    RegistryCounter.key == literal_column(f"'{TAG_REMOVALS}'")
+)
+
+
+def read_tag_removals(session: Session) -> int:
+    """The ``tag_removals`` counter (a primary-key look-up; 0 before the first removal)."""
+    return int(session.scalar(TAG_REMOVALS_STMT) or 0)
 
 
 def to_micros(value: datetime) -> int:

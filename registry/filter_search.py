@@ -26,7 +26,15 @@ import numpy.typing as npt
 from sqlalchemy.orm import Session
 
 from registry import faiss_index as fx
-from registry.filter_index import FilterColumns, FilterToken, TagPair, build_columns, read_max_tag_id, resolve
+from registry.filter_index import (
+    FilterColumns,
+    FilterToken,
+    TagPair,
+    build_columns,
+    read_max_tag_id,
+    read_tag_removals,
+    resolve,
+)
 from registry.filters import SearchFilter
 from registry.models import EmbeddingSpace
 
@@ -68,7 +76,7 @@ class FilterCache:
             space: The space, as read in this session.
             loaded: The ``LoadedIndex`` the search will use.
         """
-        token = FilterToken(loaded.generation, read_max_tag_id(session))
+        token = FilterToken(loaded.generation, read_max_tag_id(session), read_tag_removals(session))
         key = id(loaded.index)
         with self._mutex:
             cached = self._cache.get(space.id)

@@ -300,3 +300,14 @@ class RegistryDefault(Base):
 
     key: Mapped[str] = mapped_column(String(32), primary_key=True)
     space_id: Mapped[int] = fk_column("embedding_spaces.id")
+
+
+class RegistryCounter(Base):
+    """A registry-wide counter that only grows, e.g. ``key="tag_removals"``: bumped in the transaction
+    that removes tags, so the search filter cache (whose token is otherwise ``max(tags.id)``, which a
+    removal does not move) sees the change (``registry.filter_index``)."""
+
+    __tablename__ = "registry_counters"
+
+    key: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger)

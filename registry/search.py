@@ -5,7 +5,7 @@ also when another process wrote since the last search. The general path opens an
 loads the space entity, asks the index cache for the index and the filter cache for the columns:
 about half a millisecond of fixed cost per call, more than the vector search itself on filtered
 queries. The fast path asks SQL one indexed question instead, on a plain Core connection:
-``(space id, generation, fingerprint, max(tags.id))`` for the space name; when the cached index and
+``(space id, generation, fingerprint, max(tags.id), tag removals)`` for the space name; when the cached index and
 filter columns were built for exactly that state (see ``registry.filter_index`` for why this token
 covers every write), the search runs from memory and only the hits are hydrated on the same
 connection. Anything else (first use, a write by anyone, read replicas) takes the general path,
@@ -24,7 +24,7 @@ from sqlalchemy import bindparam, func, select
 from registry import embeddings as emb
 from registry import faiss_index as fx
 from registry.db import Database
-from registry.filter_index import FilterToken
+from registry.filter_index import TAG_REMOVALS_STMT, FilterToken
 from registry.filter_search import FilterCache, FilterPlan, Finder
 from registry.filter_search import plan as plan_filter
 from registry.filters import SearchFilter
@@ -44,6 +44,7 @@ _PROBE = select(
     EmbeddingSpace.dim,
     EmbeddingSpace.metric,
     select(func.max(Tag.id)).scalar_subquery(),
+    TAG_REMOVALS_STMT.scalar_subquery(),
 ).where(EmbeddingSpace.name == bindparam("name"))
 
 
@@ -57,6 +58,7 @@ class Probe:
     dim: int
     metric: str
     max_tag_id: int
+    tag_removals: int
 
 
 @dataclass
@@ -130,7 +132,9 @@ class Searcher:
         q = prepare(queries, probe.dim, probe.metric)
         if flt is None:
             return Prepared(probe.space_id, q, _unfiltered(loaded, nprobe), int(loaded.index.ntotal))
-        sf = self.filters.cached(probe.space_id, FilterToken(probe.generation, probe.max_tag_id), loaded)
+        sf = self.filters.cached(
+            probe.space_id, FilterToken(probe.generation, probe.max_tag_id, probe.tag_removals), loaded
+        )
         if sf is None:
             return None
         return _filtered(probe.space_id, q, plan_filter(sf, flt), loaded)
@@ -161,7 +165,15 @@ class Searcher:
             return None
         if row is None:
             return None
-        return Probe(int(row[0]), int(row[1]), str(row[2]), int(row[3]), str(row[4]), int(row[5] or 0))
+        return Probe(
+            int(row[0]),
+            int(row[1]),
+            str(row[2]),
+            int(row[3]),
+            str(row[4]),
+            int(row[5] or 0),
+            int(row[6] or 0),
+        )
 
     def _general(
         self,

@@ -16,6 +16,8 @@ from registry.errors import InvalidDataError
 # that they can never collide with the reserved filter keys' syntax (``any:KEY``, ``kind=``).
 TAG_KEY_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,63}$")
 MAX_TAG_VALUE = 200
+# Subject names: no spaces, control characters or path tricks (names appear in paths and commands).
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@+-]{0,199}$")
 # Seeds reach numpy and torch, which take unsigned 32-bit (numpy) / 64-bit (torch) seeds.
 MAX_SEED = 2**32 - 1
 
@@ -52,6 +54,19 @@ def check_tag(key: Any, value: Any) -> tuple[str, str]:
     if any(ord(c) < 32 for c in value):
         raise InvalidDataError(f"tag {key!r} has a control character in its value; remove it")
     return key, value
+
+
+def check_name(name: str) -> str:
+    """Validate a subject name (no spaces, control characters or path tricks).
+
+    Raises:
+        InvalidDataError: The name does not match ``NAME_RE``.
+    """
+    if not isinstance(name, str) or not NAME_RE.match(name):
+        raise InvalidDataError(
+            f"invalid name {str(name)[:60]!r}: use 1-200 letters, digits and . _ : @ + - (starting with a letter or digit)"
+        )
+    return name
 
 
 def check_tags(tags: Iterable[tuple[Any, Any]]) -> tuple[tuple[str, str], ...]:
