@@ -11,7 +11,7 @@ import numpy.typing as npt
 
 from query.answer import Ranked, hydrate
 from query.transfer_query import Prepared, TransferOptions, prepare, ranked_positions, score_all
-from query.transfer_rank import Scored, TransferParams, visible
+from query.transfer_rank import Scored, TransferParams, hidden
 from registry.api import Hit, Registry
 from registry.filters import SearchFilter
 from registry.transfers import TransferGraph, measured_into
@@ -158,16 +158,16 @@ def _evidence(
 ) -> dict[int, list[dict[str, Any]]]:
     """Per source, its most heavily weighted pivots: weight share, recorded score, standardised score."""
     e = prep.edges
-    keep = visible(e, tpos)
-    src, piv, z, raw = e.source[keep], e.pivot[keep], e.z[keep], e.raw[keep]
+    gone = set(hidden(e, tpos).tolist())
     chosen: dict[int, list[tuple[int, float, float, float]]] = {}
     for p in top:
-        rows = np.flatnonzero(src == p)
-        w = scored.weights[piv[rows]]
+        rows = np.array([r for r in e.source_rows(p).tolist() if r not in gone], dtype=np.int64)
+        w = scored.weights[e.pivot[rows]]
         total = float(w.sum()) or 1.0
         best = rows[np.argsort(-w, kind="stable")[:N_EVIDENCE]]
         chosen[p] = [
-            (int(piv[r]), float(scored.weights[piv[r]]) / total, float(raw[r]), float(z[r])) for r in best
+            (int(e.pivot[r]), float(scored.weights[e.pivot[r]]) / total, float(e.raw[r]), float(e.z[r]))
+            for r in best
         ]
     names = reg.transfers.names_of([int(prep.subject_ids[q]) for rows in chosen.values() for q, *_ in rows])
     return {

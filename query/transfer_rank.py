@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -82,12 +83,48 @@ class Edges:
         pivot: Position of the pivot (the result's target).
         z: The standardised score (averaged over settings when several).
         raw: The recorded score (mean over settings when several).
+        n: Number of positions.
+
+    Edges are sorted by source, so ``source_rows(p)`` is a slice; ``by_pivot`` orders them by
+    pivot (``pivot_rows``). Per-source totals over *all* edges are kept so that a query subtracts
+    its few hidden edges instead of masking a million.
     """
 
     source: I64
     pivot: I64
     z: F64
     raw: F64
+    n: int = 0
+
+    @cached_property
+    def source_starts(self) -> I64:
+        """Row where each source's edges start (length n + 1)."""
+        return np.searchsorted(self.source, np.arange(self.n + 1)).astype(np.int64)
+
+    @cached_property
+    def by_pivot(self) -> I64:
+        """Edge rows ordered by pivot."""
+        return np.argsort(self.pivot, kind="stable").astype(np.int64)
+
+    @cached_property
+    def pivot_starts(self) -> I64:
+        """Offset in ``by_pivot`` where each pivot's edges start (length n + 1)."""
+        return np.searchsorted(self.pivot[self.by_pivot], np.arange(self.n + 1)).astype(np.int64)
+
+    @cached_property
+    def totals(self) -> tuple[F64, F64]:
+        """(sum of z, number of edges) per source over every edge."""
+        sums: F64 = np.bincount(self.source, self.z, self.n).astype(np.float64)
+        counts: F64 = np.bincount(self.source, minlength=self.n).astype(np.float64)
+        return sums, counts
+
+    def source_rows(self, p: int) -> I64:
+        """Rows of the edges whose source is ``p``."""
+        return np.arange(self.source_starts[p], self.source_starts[p + 1])
+
+    def pivot_rows(self, p: int) -> I64:
+        """Rows of the edges whose pivot (result target) is ``p``."""
+        return self.by_pivot[self.pivot_starts[p] : self.pivot_starts[p + 1]]
 
 
 @dataclass(frozen=True)
@@ -148,7 +185,7 @@ def build_edges(source: I64, pivot: I64, setting: I64, raw: F64, n: int) -> Edge
     """
     if raw.size == 0:
         empty = np.zeros(0, dtype=np.int64)
-        return Edges(empty, empty, np.zeros(0), np.zeros(0))
+        return Edges(empty, empty, np.zeros(0), np.zeros(0), n)
     z = standardise_groups(raw, setting * n + pivot)
     pair = source * n + pivot
     keys, inverse = np.unique(pair, return_inverse=True)
@@ -158,16 +195,22 @@ def build_edges(source: I64, pivot: I64, setting: I64, raw: F64, n: int) -> Edge
         pivot=keys % n,
         z=np.bincount(inverse, z) / count,
         raw=np.bincount(inverse, raw) / count,
+        n=n,
     )
 
 
+def hidden(edges: Edges, target: int, also: tuple[int, ...] = ()) -> I64:
+    """The edges a prediction for ``target`` must not read: every result whose target is
+    ``target`` or one of ``also`` (nested selection also hides the held-out target). The one place
+    that hides them; ``score_target`` and the evidence go through it."""
+    return np.concatenate([edges.pivot_rows(p) for p in (target, *also)]).astype(np.int64)
+
+
 def visible(edges: Edges, target: int, also: tuple[int, ...] = ()) -> npt.NDArray[np.bool_]:
-    """The edges a prediction for ``target`` may read: every result whose target is neither
-    ``target`` nor one of ``also`` (nested selection also hides the held-out target)."""
-    keep = edges.pivot != target
-    for hidden in also:
-        keep &= edges.pivot != hidden
-    return np.asarray(keep)
+    """Mask of the edges a prediction for ``target`` may read (the complement of ``hidden``)."""
+    keep = np.ones(len(edges.z), dtype=bool)
+    keep[hidden(edges, target, also)] = False
+    return keep
 
 
 def score_target(
@@ -187,22 +230,25 @@ def score_target(
         The score and its parts per position.
     """
     n = zsim.shape[0]
-    keep = visible(edges, target, also)
-    src, piv, z = edges.source[keep], edges.pivot[keep], edges.z[keep]
-    weights = np.where(np.isnan(zsim), 0.0, np.exp(np.nan_to_num(zsim) / params.tau))
-    w = weights[piv]
-    num = np.bincount(src, w * z, minlength=n)
-    den = np.bincount(src, w, minlength=n)
-    cnt = np.bincount(src, minlength=n)
-    prior = np.bincount(src, z, minlength=n) / np.maximum(cnt, 1)
+    gone = hidden(edges, target, also)
     others = ~np.isnan(zsim)
+    weights = np.where(others, np.exp(np.nan_to_num(zsim) / params.tau), 0.0)
+    wpiv = weights.copy()
+    wpiv[edges.pivot[gone]] = 0.0  # a hidden pivot contributes no weight
+    w = wpiv[edges.pivot]
+    num = np.bincount(edges.source, w * edges.z, n)
+    den = np.bincount(edges.source, w, n)
+    sum_z, cnt = edges.totals
+    sum_z = sum_z - np.bincount(edges.source[gone], edges.z[gone], n)
+    cnt = cnt - np.bincount(edges.source[gone], minlength=n)
+    prior = sum_z / np.maximum(cnt, 1)
     wbar = float(weights[others].mean()) if others.any() else 1.0
     graph = (num + params.kappa * wbar * prior) / np.maximum(den + params.kappa * wbar, 1e-12)
     graph = np.where(cnt > 0, graph, 0.0)
     zgraph = standardise(graph, others)
     same = (formats == formats[target]).astype(np.float64)
     score = params.lam * zgraph + (1 - params.lam) * zsim + params.alpha * same
-    return Scored(score, zsim, zgraph, same, cnt.astype(np.int64), np.where(others, weights, 0.0))
+    return Scored(score, zsim, zgraph, same, cnt.astype(np.int64), wpiv * others)
 
 
 def similarity_z(matrices: list[npt.NDArray[np.float32]], metrics: list[str], target: int) -> F64:

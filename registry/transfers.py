@@ -4,9 +4,11 @@ The query layer ranks sources with the *graph* of measured transfers (``query.tr
 reads that graph and every dataset's vector in a space through this module, the storage door.
 Both are cached per process and checked against SQL on every call with one cheap statement each:
 
-* the graph by ``(count, max id)`` of ``transfer_results``. ``record_transfer`` replaces a row
-  (new id) when its score changes, and ids are never reused, so any insert, update or delete
-  changes the token;
+* the graph by ``(max id of transfer_results, count and max id of subjects)``. ``record_transfer``
+  replaces a row (new id) when its score changes and ids are never reused, so inserts and updates
+  move the first; results are deleted only with a subject (cascade, or ``dedupe`` merging
+  duplicates), which moves the others. A ``count(*)`` of 1M results would cost ~100 ms per query;
+  these three are index look-ups over the (far smaller) subjects table;
 * the dataset matrix by the space's ``(generation, fingerprint)``; every vector write bumps the
   generation.
 """
@@ -27,7 +29,7 @@ from registry.models import Dataset, Embedding, EmbeddingSpace, Subject, Transfe
 from registry.spaces import get_space
 from registry.vectors import decode
 
-Token = tuple[int, int]
+Token = tuple[int, int, int]
 
 
 @dataclass(frozen=True)
@@ -92,8 +94,14 @@ class TransferStore:
     def graph(self) -> TransferGraph:
         """The transfer graph as SQL holds it now (from the cache when nothing changed)."""
         with self.db.read() as session:
-            row = session.execute(select(func.count(TransferResult.id), func.max(TransferResult.id))).one()
-            token = (int(row[0]), int(row[1] or 0))
+            row = session.execute(
+                select(
+                    select(func.max(TransferResult.id)).scalar_subquery(),
+                    select(func.count(Subject.id)).scalar_subquery(),
+                    select(func.max(Subject.id)).scalar_subquery(),
+                )
+            ).one()
+            token = (int(row[0] or 0), int(row[1] or 0), int(row[2] or 0))
             with self._lock:
                 if self._graph is not None and self._graph.token == token:
                     return self._graph

@@ -137,7 +137,7 @@ def test_no_leakage(tmp_path: Path) -> None:
 
 def test_leaking_mutant_is_caught(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # A ranking that forgets to hide the target's own results must fail the property above.
-    monkeypatch.setattr(transfer_rank, "visible", lambda edges, target, also=(): np.ones(len(edges.z), bool))
+    monkeypatch.setattr(transfer_rank, "hidden", lambda edges, target, also=(): np.zeros(0, dtype=np.int64))
     assert not ranking_ignores_results_into_target(tmp_path)
 
 
