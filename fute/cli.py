@@ -22,6 +22,7 @@ from fute.cli_recall import add_recall_command
 from fute.cli_serve import add_commands as add_serve_commands
 from fute.cli_spaces import add_space_commands
 from fute.cli_types import int_range
+from ingest.progress import reporting
 from registry.api import Registry
 from registry.defaults import stored_default_space
 from registry.errors import RegistryError
@@ -244,7 +245,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     debug = debug_mode(args)
     try:
         settings = Settings.build(home=getattr(args, "home", None), db=getattr(args, "db", None))
-        code: int = args.handler(args, settings)
+        with reporting(show=not getattr(args, "json", False)):  # long steps: bar on a terminal, else lines
+            code: int = args.handler(args, settings)
         sys.stdout.flush()  # a closed pipe fails here, inside the handler below, not at interpreter exit
         return code
     except RegistryError as exc:

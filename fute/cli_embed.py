@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -13,12 +14,14 @@ from fute.cli_data import parse_tags
 from fute.cli_ray import add_ray_arguments, ray_options
 from ingest.blackbox.factory import MODEL_KINDS
 from ingest.catalogue import load_catalogue
+from ingest.embed_all import embed_all
 from ingest.engine import Engine
 from ingest.jobs import run_catalogue
 from ingest.methods.catalog import METHODS
 from ingest.ray_jobs import run_catalogue_ray
 from ingest.setup import register_model, register_prompt
 from ingest.surrogate import DEFAULT_SURROGATE
+from query.service import parse_where
 from registry.api import Registry
 from registry.errors import InvalidDataError, SourceUnavailableError
 from registry.faiss_index import INDEX_TYPES
@@ -135,10 +138,40 @@ def _read_template(value: str) -> str:
 
 
 def cmd_embed(args: argparse.Namespace, settings: Settings) -> int:
-    """``fute embed NAME --space S``: (re)compute the vector of a registered subject."""
+    """``fute embed NAME --space S``: (re)compute the vector of a registered subject; ``fute embed
+    --all --space S [--kind K] [--where ...]``: a resumable job over every matching subject."""
+    if args.all == (args.name is not None):
+        raise InvalidDataError("fute embed takes a NAME or --all (with --kind / --where), not both")
+    if args.all:
+        return embed_all_spaces(args, settings)
+    if args.where:
+        raise InvalidDataError("--where selects subjects for --all; drop it or pass --all instead of NAME")
     out = embed_into(Engine(Registry.open(settings)), args.space, args.name, args.kind, args.json)
     print_json(out) if args.json else None
     return 0
+
+
+def embed_all_spaces(args: argparse.Namespace, settings: Settings) -> int:
+    """``fute embed --all``: one job per ``--space``; exit 1 when some subject failed."""
+    flt = parse_where(parse_tags(args.where, "--where"))
+    if args.kind:
+        flt = replace(flt, kinds=(args.kind,))
+    reg = Registry.open(settings)
+    engine, reports = Engine(reg), []
+    for space in args.space:
+        report = embed_all(reg, engine, space, flt, show_progress=not args.json)
+        reports.append(report)
+        if not args.json:
+            c = report.to_dict()["counts"]
+            print(
+                f"job {report.job_id} ({space}): {c['done']} done, {c['skipped']} skipped, {c['failed']} failed"
+            )
+            for e in report.entries:
+                if e["status"] == "failed":
+                    print(f"FAILED {e['key']}: {e['error']}", file=sys.stderr)
+    if args.json:
+        print_json([r.to_dict() for r in reports])
+    return 1 if any(r.count("failed") for r in reports) else 0
 
 
 def cmd_ingest_catalogue(args: argparse.Namespace, settings: Settings) -> int:
@@ -191,7 +224,13 @@ def add_commands(sub: Any, spaces: Any, ingest: Any, leaf: Leaf) -> None:
     p = leaf(ingest, "catalogue", cmd_ingest_catalogue, "run a catalogue file (YAML) as one resumable job")
     p.add_argument("file")
     add_ray_arguments(p)
-    p = leaf(sub, "embed", cmd_embed, "compute the vector of a registered subject in a space")
-    p.add_argument("name")
+    p = leaf(sub, "embed", cmd_embed, "compute the vector of a registered subject (or --all) in a space")
+    p.add_argument("name", nargs="?", help="the subject (omit with --all)")
     p.add_argument("--space", action="append", required=True)
     p.add_argument("--kind", choices=["dataset", "model", "prompt"])
+    p.add_argument(
+        "--all", action="store_true", help="every subject (of --kind, passing --where) not yet in the space"
+    )
+    p.add_argument(
+        "--where", action="append", default=[], metavar="KEY=VALUE", help="with --all: as in fute query"
+    )

@@ -17,6 +17,7 @@ from ingest.blackbox import BlackBox
 from ingest.blackbox.factory import box_for
 from ingest.methods.catalog import embed, method_params, params_from_space, space_config
 from ingest.mte import pseudo_labelled
+from ingest.progress import scope
 from ingest.surrogate import DEFAULT_SURROGATE, Surrogate, load_surrogate
 from registry.api import EmbeddingItem, Registry
 from registry.catalog import dataset_examples, get_subject
@@ -115,7 +116,8 @@ class Engine:
                 without a probe set was asked for an MTE.
         """
         start = time.perf_counter()
-        vec = self.compute(space_name, subject_name, kind, box, progress)
+        with scope(f"{kind or 'subject'} {subject_name} in {space_name}"):  # names the progress lines
+            vec = self.compute(space_name, subject_name, kind, box, progress)
         (emb_id,) = self.reg.put_embeddings(
             space_name, [EmbeddingItem(vec.subject_id, vec.vector, vec.provenance)]
         )

@@ -12,6 +12,7 @@ import torch
 
 from ingest.heads import make_batch
 from ingest.methods.training import seeded_batches
+from ingest.progress import stage
 from ingest.surrogate import resolve
 from registry.api import Registry
 from registry.catalog import dataset_examples, get_subject
@@ -66,13 +67,15 @@ def finetune_classifier(
     model.train()
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
     batches = seeded_batches(examples, batch_size, seed)
-    for _ in range(steps):
-        batch = make_batch(tokenizer, ds.task_format, next(batches), 128)
-        loss = model(**batch.inputs, labels=batch.targets).loss
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
+    with stage(f"fine-tuning a classifier on {ds.name}", steps) as shown:
+        for _ in range(steps):
+            batch = make_batch(tokenizer, ds.task_format, next(batches), 128)
+            loss = model(**batch.inputs, labels=batch.targets).loss
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            shown.advance()
     model.eval()
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".ft-", dir=out_dir.parent))

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import select
 
 from ingest.blackbox import BlackBox, check_probabilities
+from ingest.progress import stage
 from registry.api import Registry
 from registry.catalog import cache_output, cached_outputs
 from registry.models import ProbeText
@@ -58,6 +59,7 @@ def pseudo_labelled(
         cached = cached_outputs(session, blackbox_id, probe_set_id)
     missing = [t for t in texts if t[0] not in cached]
     queried = 0
+    shown = stage("probing the black box", len(missing))  # cached probes cost nothing: not counted
     for start in range(0, len(missing), batch):
         chunk = missing[start : start + batch]
         probs = check_probabilities(box.predict([(t, q) for _, _, t, q in chunk]), len(chunk), box.n_classes)
@@ -66,7 +68,9 @@ def pseudo_labelled(
                 cache_output(session, blackbox_id, text_id, row)
                 cached[pos] = row
         queried += len(chunk)
+        shown.advance(len(chunk))
         if progress is not None:
             progress(len(texts) - len(missing) + queried, len(texts))
+    shown.close()
     examples = [{"text": t, "text_pair": q, "soft": cached[pos].tolist()} for pos, _, t, q in texts]
     return examples, queried

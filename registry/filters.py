@@ -11,7 +11,7 @@ from datetime import datetime
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import Select, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
 from registry.models import Dataset, Embedding, Subject, Tag
@@ -81,3 +81,35 @@ def allowed_embedding_ids(session: Session, space_id: int, flt: SearchFilter) ->
     stmt = _with_tag(stmt, flt.tags_all, require_all=True)
     stmt = _with_tag(stmt, flt.tags_any, require_all=False)
     return np.asarray(session.scalars(stmt).all(), dtype=np.int64)
+
+
+def matching_subjects(session: Session, flt: SearchFilter) -> list[tuple[str, str]]:
+    """``(kind, name)`` of every subject that passes the filter, vector or not, by id (what
+    ``fute embed --all --where ...`` embeds). Subject ids and exclusions apply as in a search.
+
+    Args:
+        session: Open read session.
+        flt: The filter (``kinds``, ``formats``, tags, creation times, ids).
+
+    Returns:
+        The subjects, oldest first.
+    """
+    stmt = select(Subject.kind, Subject.name, Subject.id).order_by(Subject.id)
+    if flt.kinds:
+        stmt = stmt.where(Subject.kind.in_(flt.kinds))
+    if flt.subject_ids is not None:
+        stmt = stmt.where(Subject.id.in_(flt.subject_ids))
+    if flt.exclude_subject_ids:
+        stmt = stmt.where(Subject.id.not_in(flt.exclude_subject_ids))
+    if flt.formats:
+        stmt = stmt.where(Subject.id.in_(select(Dataset.id).where(Dataset.task_format.in_(flt.formats))))
+    if flt.created_after is not None:
+        stmt = stmt.where(Subject.created_at >= flt.created_after)
+    if flt.created_before is not None:
+        stmt = stmt.where(Subject.created_at <= flt.created_before)
+    for key, value in flt.tags_all:
+        stmt = stmt.where(Subject.id.in_(select(Tag.subject_id).where(Tag.key == key, Tag.value == value)))
+    if flt.tags_any:
+        any_tag = or_(*[(Tag.key == k) & (Tag.value == v) for k, v in flt.tags_any])
+        stmt = stmt.where(Subject.id.in_(select(Tag.subject_id).where(any_tag)))
+    return [(str(kind), str(name)) for kind, name, _ in session.execute(stmt)]

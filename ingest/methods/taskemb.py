@@ -19,6 +19,7 @@ import torch
 from ingest.heads import head_for, loss_of, make_batch
 from ingest.methods.sketch import count_sketch
 from ingest.methods.training import TrainConfig, ordered_batches, train
+from ingest.progress import stage
 from ingest.surrogate import Surrogate
 
 VARIANTS = ("fute", "fisher")
@@ -105,6 +106,7 @@ def _gradient_statistic(
     params = [param for _, param in sorted(model.named_parameters(), key=lambda kv: kv[0])]
     acc = [torch.zeros_like(param, dtype=torch.float64) for param in params]
     n_batches = 0
+    shown = stage("gradient pass", -(-len(examples) // p.grad_batch_size))
     for chunk in ordered_batches(examples, p.grad_batch_size):
         model.zero_grad(set_to_none=True)
         head.zero_grad(set_to_none=True)
@@ -115,5 +117,7 @@ def _gradient_statistic(
                 g = param.grad.to(torch.float64)
                 a += g * g if p.variant == "fisher" else g
         n_batches += 1
+        shown.advance()
+    shown.close()
     parts = [(a / n_batches) if p.variant == "fisher" else (a / n_batches) ** 2 for a in acc]
     return torch.cat([x.flatten() for x in parts]).numpy()

@@ -9,6 +9,7 @@ import numpy as np
 import numpy.typing as npt
 import torch
 
+from ingest.progress import stage
 from ingest.surrogate import Surrogate
 
 
@@ -38,8 +39,9 @@ def encode_texts(
     if len(second) != len(texts):
         raise ValueError(f"{len(second)} second texts for {len(texts)} texts; give one per text (or None)")
     out = np.zeros((len(texts), sur.hidden_size), dtype=np.float32)
-    with torch.inference_mode():
-        for idx in _batches(texts, second, batch_size):
+    batches = _batches(texts, second, batch_size)
+    with torch.inference_mode(), stage("encoding", len(batches)) as shown:
+        for idx in batches:
             enc = sur.tokenizer(
                 [texts[i] for i in idx],
                 text_pair=[str(second[i]) for i in idx] if second[idx[0]] is not None else None,
@@ -52,6 +54,7 @@ def encode_texts(
             mask = enc["attention_mask"].unsqueeze(-1).to(states.dtype)
             pooled = (states * mask).sum(1) / mask.sum(1).clamp(min=1.0)
             out[idx] = pooled.float().numpy()
+            shown.advance()
     return out
 
 

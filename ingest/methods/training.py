@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from ingest.heads import Encoder, loss_of, make_batch
+from ingest.progress import stage
 
 
 @dataclass(frozen=True)
@@ -75,14 +76,16 @@ def train(
     )
     losses: list[float] = []
     batches = seeded_batches(examples, cfg.batch_size, cfg.seed)
-    for _ in range(cfg.steps):
-        batch = make_batch(tokenizer, task_format, next(batches), cfg.max_length)
-        loss = loss_of(task_format, head, encoder, batch)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(trainable, cfg.clip)
-        opt.step()
-        sched.step()
-        losses.append(float(loss.detach()))
+    with stage("fine-tuning", cfg.steps) as shown:
+        for _ in range(cfg.steps):
+            batch = make_batch(tokenizer, task_format, next(batches), cfg.max_length)
+            loss = loss_of(task_format, head, encoder, batch)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(trainable, cfg.clip)
+            opt.step()
+            sched.step()
+            losses.append(float(loss.detach()))
+            shown.advance()
     tail = losses[-5:]
     return sum(tail) / len(tail) if tail else float("nan")
