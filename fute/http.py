@@ -5,7 +5,7 @@ Reads need no credentials; writes (``POST /transfers``, ``POST /jobs``, ``DELETE
 without a token. Registry errors map to status codes (``error_status``) with a ``{"detail": message}`` body;
 request bodies over 5 MB get 413. Catalogue jobs run in a background thread with their own registry
 connections, so readers (plain ``def`` handlers in the thread pool, SQLite in WAL mode) never wait
-for them. OpenAPI docs are served at ``/docs``.
+for them. OpenAPI docs are served at ``/docs``, offline (``fute.http_docs``).
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from sqlalchemy import select
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from fute.http_docs import add_docs
 from fute.http_edits import add_edit_routes
 from fute.http_files import check_file_arguments
 from fute.http_routes import Reg, catalogue_router, jobs_router, query_router
@@ -340,6 +341,8 @@ def create_app(settings: Settings, token: str | None) -> FastAPI:
         description="Task embeddings: datasets, models and prompts in one vector space.",
         version="0.1.0",
         lifespan=lifespan,
+        docs_url=None,  # add_docs serves /docs from local assets (FastAPI's page uses a CDN)
+        redoc_url=None,
     )
     app.state.registry = reg
     app.state.token = token or None
@@ -350,4 +353,5 @@ def create_app(settings: Settings, token: str | None) -> FastAPI:
     app.add_exception_handler(RequestValidationError, _validation_response)
     for router in (catalogue_router(), jobs_router(), query_router(), write_router(), web_router()):
         app.include_router(router)
+    add_docs(app)
     return app
