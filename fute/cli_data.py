@@ -176,7 +176,7 @@ def add_commands(sub: Any, ingest: Any, leaf: Leaf) -> None:
     p.add_argument(
         "--limit", type=int, default=DEFAULT_LIMIT, help=f"examples kept (default {DEFAULT_LIMIT})"
     )
-    p.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")
+    p.add_argument("--seed", type=int_range(0, 2**32 - 1), default=0, help="sampling seed (default 0)")
     p.add_argument("--tag", action="append", default=[], metavar="KEY=VALUE", help="tag (repeatable)")
     p.add_argument("--allow-duplicate", action="store_true", help="register even if the same data exists")
     p.add_argument(
@@ -212,7 +212,8 @@ def add_commands(sub: Any, ingest: Any, leaf: Leaf) -> None:
     )
     p.add_argument("--default-pool", action="store_true", help=f"same as --from {DEFAULT_POOL}")
     p.add_argument("--n", type=int, default=1000, help="probes kept (default 1000)")
-    p.add_argument("--seed", type=int, default=13, help="shuffle seed (default 13)")
+    # range-checked at parsing: a 20-digit seed reached SQLite ("Python int too large")
+    p.add_argument("--seed", type=int_range(0, 2**32 - 1), default=13, help="shuffle seed (default 13)")
     p.add_argument(
         "--exclude",
         action="append",

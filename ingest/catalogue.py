@@ -64,7 +64,9 @@ def load_catalogue(path: Path) -> Catalogue:
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
-        raise InvalidDataError(f"cannot read catalogue {path}: {exc.strerror}") from exc
+        raise InvalidDataError(
+            f"cannot read catalogue {path}: {exc.strerror}; pass a YAML catalogue file"
+        ) from exc
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise InvalidDataError(f"catalogue {path} is not valid YAML ({str(exc).splitlines()[0]})") from exc
     if not isinstance(raw, dict):

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 from registry.errors import InvalidDataError
+
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 
 
 def _is_missing(value: Any) -> bool:
@@ -61,6 +64,7 @@ def classification_labels(
         raise InvalidDataError(
             f"labels in {column!r} mix numbers and strings (e.g. {strings[0]!r}); make them one type"
         )
+    _check_text_numbers(strings, column)
     if strings:
         label_set = sorted(set(strings))
         index = {name: i for i, name in enumerate(label_set)}
@@ -76,6 +80,26 @@ def classification_labels(
             "(check --label, or the sample limit)"
         )
     return ids, label_set
+
+
+def _check_text_numbers(strings: list[str], column: str) -> None:
+    """Refuse string labels that mix numbers written as text with other names: a CSV column of
+    ``1`` and ``pos`` arrives as strings, where JSONL keeps the number and is refused above.
+
+    Args:
+        strings: The string labels (all of them, or none).
+        column: Label column name, for the message.
+
+    Raises:
+        InvalidDataError: Some labels are numbers written as text and others are not.
+    """
+    numeric = [s for s in strings if _NUMBER.fullmatch(s.strip())]
+    if numeric and len(numeric) != len(strings):
+        other = next(s for s in strings if not _NUMBER.fullmatch(s.strip()))
+        raise InvalidDataError(
+            f"labels in {column!r} mix numbers and strings (e.g. {numeric[0]!r} and {other!r}); "
+            "make them one type"
+        )
 
 
 def _int_names(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -162,7 +163,7 @@ def register_model(
     """Register a model (classifier, LLM, OpenAI-compatible endpoint or callable); returns its id.
 
     Raises:
-        ConfigError: Unknown kind.
+        ConfigError: Unknown kind, or a local source that is not a model folder.
         AlreadyExistsError: The name is taken.
     """
     from ingest.blackbox.factory import MODEL_KINDS
@@ -170,9 +171,35 @@ def register_model(
     if kind not in MODEL_KINDS:
         raise ConfigError(f"unknown model kind {kind!r}; choose one of {', '.join(MODEL_KINDS)}")
     check_name(name)
+    check_model_source(source, kind)
     tags = check_tags(tags)
     with reg.db.transaction() as session:
         return add_subject(session, ModelEntry(name=name, source=source, model_kind=kind), tags).id
+
+
+def check_model_source(source: str, kind: str) -> None:
+    """Refuse a classifier or LLM source that names a local path but not a model folder (``/etc``
+    was registered unchecked and failed only when embedded). Hub ids and ``pkg:`` sources are
+    checked when the model loads.
+
+    Args:
+        source: The model's source as given.
+        kind: The model kind; only ``classifier`` and ``llm`` load from a folder.
+
+    Raises:
+        ConfigError: The path is missing, not a folder, or a folder without ``config.json``.
+    """
+    if kind not in ("classifier", "llm") or source.startswith("pkg:"):
+        return
+    path = Path(source).expanduser()
+    if not (path.is_absolute() or source.startswith((".", "~")) or path.exists()):
+        return  # a hub id such as org/name
+    fix = "pass a folder saved by save_pretrained (config.json, weights, tokenizer) or a hub id (org/name)"
+    if not path.is_dir():
+        problem = "is not a folder" if path.exists() else "does not exist"
+        raise ConfigError(f"model source {source!r} {problem}; {fix}")
+    if not (path / "config.json").is_file():
+        raise ConfigError(f"model source {source!r} is a folder without config.json, not a model; {fix}")
 
 
 def _model_action(reg: Registry, e: dict[str, Any]) -> Callable[[], str | None]:
@@ -211,6 +238,7 @@ def register_prompt(reg: Registry, entry: dict[str, Any]) -> int:
     with reg.db.transaction() as session:
         row = session.scalar(select(ModelEntry).where(ModelEntry.name == llm))
         if row is None:
+            check_model_source(str(entry["llm"]), entry.get("llm_kind", "llm"))
             row = add_subject(
                 session,
                 ModelEntry(name=llm, source=str(entry["llm"]), model_kind=entry.get("llm_kind", "llm")),

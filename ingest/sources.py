@@ -7,6 +7,7 @@ files is a valid hub-style id, which is how the hub path is tested offline.
 
 from __future__ import annotations
 
+import csv
 import logging
 import tempfile
 from dataclasses import dataclass
@@ -67,6 +68,8 @@ def _load_local(path: Path) -> RawTable:
         raise InvalidDataError(f"cannot read {path.name}: use one of {', '.join(sorted(LOCAL_BUILDERS))}")
     if suffix in _TEXT_SUFFIXES:
         _check_utf8(path)
+    if suffix in (".csv", ".tsv"):
+        _check_header(path, "\t" if suffix == ".tsv" else ",")
     if suffix == ".parquet":
         _check_parquet(path)
     kwargs: dict[str, Any] = {"delimiter": "\t"} if suffix == ".tsv" else {}
@@ -89,6 +92,28 @@ def _check_utf8(path: Path) -> None:
         raise SourceUnavailableError(f"cannot read {path}: {exc.strerror}; check permissions") from exc
 
 
+def _check_header(path: Path, delimiter: str) -> None:
+    """Refuse a CSV/TSV header that names a column twice (the reader renamed the second copy
+    ``label.1`` and went on silently).
+
+    Args:
+        path: The file (already checked to be UTF-8).
+        delimiter: ``,`` or a tab.
+
+    Raises:
+        InvalidDataError: A column name appears more than once in the header.
+    """
+    with path.open(encoding="utf-8", newline="") as handle:
+        header = next(csv.reader(handle, delimiter=delimiter), [])
+    seen: set[str] = set()
+    for name in (column.strip() for column in header):
+        if name and name in seen:
+            raise InvalidDataError(
+                f"{path.name}: column {name!r} appears twice in the header; rename or drop one of them"
+            )
+        seen.add(name)
+
+
 def _check_parquet(path: Path) -> None:
     """Read the footer first: a file with valid ``PAR1`` magic and a garbage footer made the
     datasets loader raise a 41-line Arrow traceback (not a ValueError)."""
@@ -107,7 +132,16 @@ def _load_hub(source: str) -> RawTable:
     """``name[:config][@split]`` through the Hugging Face loader (default split ``train``)."""
     name, _, split = source.partition("@")
     name, _, config = name.partition(":")
-    return _load_with_datasets(name, f"hf:{source}", config=config or None, split_name=split or "train")
+    try:
+        return _load_with_datasets(name, f"hf:{source}", config=config or None, split_name=split or "train")
+    except SourceUnavailableError as exc:
+        if not Path(name).is_dir():
+            raise
+        # not a network problem: the folder holds no data file the loader knows
+        raise SourceUnavailableError(
+            f"cannot load folder {name} ({_first_line(exc.__cause__ or exc)}); pass a data file "
+            f"({', '.join(sorted(LOCAL_BUILDERS))}) or a folder holding such files"
+        ) from exc
 
 
 def _load_with_datasets(

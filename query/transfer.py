@@ -28,7 +28,10 @@ def read_csv(path: Path) -> list[dict[str, Any]]:
         InvalidDataError: Missing columns.
     """
     if not path.is_file():
-        raise SourceUnavailableError(f"file not found: {path}; check the path")
+        problem = f"{path} is a folder, not a file" if path.is_dir() else f"file not found: {path}"
+        raise SourceUnavailableError(
+            f"{problem}; pass a CSV file with columns source, target, score[, setting]"
+        )
     try:
         with open(path, newline="", encoding="utf-8") as fh:
             reader = csv.DictReader(fh)

@@ -20,7 +20,7 @@ from sqlalchemy import select
 
 from registry import embeddings as emb
 from registry.catalog import get_subject
-from registry.db import Database
+from registry.db import Database, prepare_sqlite_folder
 from registry.errors import InvalidVectorError, SubjectNotFoundError
 from registry.filter_search import FilterCache
 from registry.filters import SearchFilter
@@ -85,7 +85,12 @@ class Registry:
         return reg
 
     def init(self) -> str:
-        """Create the home folder and bring the schema to head; returns the revision."""
+        """Create the home folder and bring the schema to head; returns the revision.
+
+        Raises:
+            ConfigError: ``--db`` names a SQLite file in a missing folder outside the home.
+        """
+        prepare_sqlite_folder(self.settings)
         self.settings.home.mkdir(parents=True, exist_ok=True)
         self.settings.index_dir.mkdir(parents=True, exist_ok=True)
         return self.db.upgrade()

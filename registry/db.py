@@ -76,15 +76,51 @@ def make_engine(settings: Settings) -> Engine:
             "or postgresql+psycopg://user:password@host/dbname"
         ) from exc
     backend = url.get_backend_name()
-    if backend == "sqlite":
-        if url.database and url.database != ":memory:":
-            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    if backend == "sqlite":  # folders are made by ``prepare_sqlite_folder`` (``fute init``) only
         engine = create_engine(url, connect_args={"timeout": settings.busy_timeout_s})
         _sqlite_pragmas(engine, settings.busy_timeout_s)
         return engine
     if backend == "postgresql":
         return create_engine(url, pool_pre_ping=True)
     raise ConfigError(f"unsupported database backend {backend!r}; use sqlite:/// or postgresql+psycopg://")
+
+
+def sqlite_file(settings: Settings) -> Path | None:
+    """The database file of a file-based SQLite URL.
+
+    Args:
+        settings: Registry settings.
+
+    Returns:
+        The file's path, or None for PostgreSQL, an in-memory database or an unparsable URL.
+    """
+    try:
+        url = make_url(settings.database_url)
+    except ArgumentError:
+        return None
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return None
+    return Path(url.database)
+
+
+def prepare_sqlite_folder(settings: Settings) -> None:
+    """Create the SQLite file's folder when it lies inside the home; refuse to create one elsewhere.
+
+    Args:
+        settings: Registry settings.
+
+    Raises:
+        ConfigError: ``--db`` names a SQLite file in a folder outside the home that does not exist.
+    """
+    path = sqlite_file(settings)
+    if path is None or path.parent.is_dir():
+        return
+    if not path.parent.resolve().is_relative_to(settings.home.resolve()):
+        raise ConfigError(
+            f"--db {settings.database_url}: folder {path.parent} does not exist; create it first, "
+            f"or leave out --db to keep the database in the home ({settings.home})"
+        )
+    path.parent.mkdir(parents=True, exist_ok=True)
 
 
 class Database:
@@ -155,6 +191,11 @@ class Database:
             RegistryNotInitializedError: The database has no schema.
             SchemaOutdatedError: The schema is at another revision.
         """
+        path = sqlite_file(self.settings)
+        if path is not None and not path.exists():  # connecting would create an empty file
+            raise RegistryNotInitializedError(
+                f"no registry here ({path} does not exist); run `fute init` first, or check --home / --db"
+            )
         current = self.current_revision()
         head = head_revision()
         if current is None:
