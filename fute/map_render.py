@@ -8,11 +8,20 @@ hover label; the page script adds a richer tooltip).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
+from dataclasses import dataclass
 from html import escape
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from query.taskmap import MapPoint, TaskMap
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+    from matplotlib.text import Annotation
+    from matplotlib.transforms import Bbox
 
 # matplotlib's tab10 then tab20's light shades: distinct colours for up to 20 groups
 PALETTE = [
@@ -38,7 +47,11 @@ PALETTE = [
     "#9edae5",
 ]
 MARKERS = {"dataset": "o", "model": "s", "prompt": "^"}  # matplotlib marker per kind
-WIDTH, HEIGHT, MARGIN, LEGEND_W, LABEL_ROOM = 1000, 620, 40, 200, 110
+WIDTH, HEIGHT, LEGEND_W, LABEL_ROOM = 1000, 640, 200, 110
+# the SVG plot area's margins: tick values and axis titles on the left and below, the title above
+PLOT_LEFT, PLOT_TOP, PLOT_BOTTOM, TITLE_Y = 70, 60, 60, 24
+MAX_REPEL = 400  # more labels than this are placed at fixed offsets (repelling is quadratic)
+LEADER = {"arrowstyle": "-", "color": "#888888", "lw": 0.5}  # line from a moved label to its point
 
 
 def groups(tmap: TaskMap, color_by: str) -> dict[str, str]:
@@ -54,13 +67,128 @@ def title_of(tmap: TaskMap, color_by: str) -> str:
     return f"space {tmap.space}: {tmap.method}{var}, colour = {color_by}"
 
 
-def write_png(tmap: TaskMap, color_by: str, out: Path) -> None:
-    """Draw the map with matplotlib (Agg backend: no display needed) into a PNG file.
+def legend_entries(tmap: TaskMap, color_by: str) -> list[tuple[str, str, str]]:
+    """The legend's rows, each label once: (label, colour, marker kind).
+
+    Colouring by kind makes each colour group a kind, so one row per kind carries both its colour
+    and its marker; otherwise the colour groups (drawn as circles) come first, then one white
+    marker per kind present.
 
     Args:
         tmap: The projected space.
         color_by: ``kind`` or ``tag:KEY``.
-        out: PNG path (its folder must exist).
+
+    Returns:
+        Rows in drawing order, no label repeated.
+    """
+    colours = groups(tmap, color_by)
+    kinds = [k for k in MARKERS if any(p.kind == k for p in tmap.points)]
+    if color_by == "kind":
+        return [(k, colours[k], k) for k in kinds]
+    rows = [(g, c, "dataset") for g, c in colours.items()]
+    return rows + [(k, "#ffffff", k) for k in kinds if k not in colours]
+
+
+def _overlaps(a: Bbox, others: list[Bbox], pad: float = 1.0) -> bool:
+    """Whether box ``a`` (grown by ``pad`` pixels) meets any of ``others``."""
+    from matplotlib.transforms import Bbox
+
+    grown = Bbox.from_extents(a.x0 - pad, a.y0 - pad, a.x1 + pad, a.y1 + pad)
+    return any(grown.overlaps(b) for b in others)
+
+
+def _candidates(step: float) -> list[tuple[float, float]]:
+    """Label offsets (points) to try, nearest first: right/left of the point, stepping up and down."""
+    out = [(6.0, 4.0), (6.0, -10.0), (-6.0, 4.0), (-6.0, -10.0)]
+    for ring in range(1, 25):
+        for dy in (ring * step, -ring * step):
+            out += [(6.0 + ring, 4.0 + dy), (-6.0 - ring, 4.0 + dy)]
+    return out
+
+
+def place_labels(fig: Figure, ax: Axes, points: list[MapPoint], fontsize: float = 8) -> list[Annotation]:
+    """Label every point without two labels overlapping (a greedy repel).
+
+    Each label takes the first offset of ``_candidates`` whose text box meets no label placed
+    before it, no marker and stays inside the axes; a label moved away from its point gets a thin
+    leader line. Points are labelled from the top down, so crowded clusters fan out evenly.
+
+    Args:
+        fig: The figure (its renderer measures the text).
+        ax: The axes holding the points.
+        points: The points to label.
+        fontsize: Label size in points.
+
+    Returns:
+        The annotations, one per point.
+    """
+    from matplotlib.transforms import Bbox
+
+    if len(points) > MAX_REPEL:  # too many to repel in reasonable time: fixed offsets
+        return [
+            ax.annotate(p.name, (p.x, p.y), textcoords="offset points", xytext=(6, 4), fontsize=fontsize)
+            for p in points
+        ]
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+    area = ax.get_window_extent(renderer)
+    half = 5 * fig.dpi / 72.0  # half a marker, in pixels
+    markers = [
+        Bbox.from_extents(x - half, y - half, x + half, y + half)
+        for x, y in ax.transData.transform([(p.x, p.y) for p in points])
+    ]
+    placed: list[Bbox] = []
+    notes = []
+    for p in sorted(points, key=lambda q: (-q.y, q.x)):
+        note = ax.annotate(p.name, (p.x, p.y), textcoords="offset points", xytext=(6, 4), fontsize=fontsize)
+        moved = _find_spot(note, renderer, area, placed, markers, fontsize)
+        if moved:  # far from its point: redraw with a leader line
+            offset = note.xyann
+            note.remove()
+            note = ax.annotate(p.name, (p.x, p.y), textcoords="offset points", xytext=offset, fontsize=fontsize,
+                               ha="left" if offset[0] > 0 else "right", arrowprops=LEADER)  # fmt: skip
+        placed.append(note.get_window_extent(renderer))
+        notes.append(note)
+    return notes
+
+
+def _find_spot(
+    note: Annotation, renderer: Any, area: Bbox, placed: list[Bbox], markers: list[Bbox], fontsize: float
+) -> bool:
+    """Move ``note`` to the first candidate offset that is free and inside ``area``.
+
+    Args:
+        note: The label (its offset and alignment are changed in place).
+        renderer: The figure's renderer (measures text).
+        area: The axes' window extent (pixels).
+        placed: Boxes of the labels placed so far.
+        markers: Boxes of the markers.
+        fontsize: Label size (sets the vertical step).
+
+    Returns:
+        Whether the label ended beyond the four spots next to its point (it needs a leader line).
+    """
+    cands = _candidates(fontsize * 1.3)
+    for i, (dx, dy) in enumerate(cands):
+        note.xyann = (dx, dy)
+        note.set_horizontalalignment("left" if dx > 0 else "right")
+        box = note.get_window_extent(renderer)
+        inside = area.x0 <= box.x0 and box.x1 <= area.x1 and area.y0 <= box.y0 and box.y1 <= area.y1
+        if inside and not _overlaps(box, placed) and not _overlaps(box, markers, 0.0):
+            return i > 3
+    note.xyann = cands[0]  # nowhere free: the usual spot
+    note.set_horizontalalignment("left")
+    return False
+
+
+def draw_png(tmap: TaskMap, color_by: str) -> Figure:
+    """The map as a matplotlib figure (Agg backend: no display needed), labels repelled.
+
+    Args:
+        tmap: The projected space.
+        color_by: ``kind`` or ``tag:KEY``.
+
+    Returns:
+        The figure; the caller saves and closes it.
     """
     import matplotlib
 
@@ -83,36 +211,143 @@ def write_png(tmap: TaskMap, color_by: str, out: Path) -> None:
                 linewidths=0.6,
                 zorder=3,
             )
-    for p in tmap.points:
-        ax.annotate(p.name, (p.x, p.y), textcoords="offset points", xytext=(6, 4), fontsize=8)
-    handles = [Line2D([], [], marker="o", ls="", color=c, label=g) for g, c in colours.items()]
-    handles += [
-        Line2D([], [], marker=m, ls="", color="white", markeredgecolor="black", label=k)
-        for k, m in MARKERS.items()
-        if any(p.kind == k for p in tmap.points)
+    handles = [
+        Line2D([], [], marker=MARKERS[k], ls="", color=c, markeredgecolor="black", label=label)
+        for label, c, k in legend_entries(tmap, color_by)
     ]
     ax.legend(handles=handles, loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8, frameon=False)
     ax.set_title(title_of(tmap, color_by), fontsize=10)
     ax.set_xlabel("component 1")
     ax.set_ylabel("component 2")
+    ax.margins(0.18)  # room for labels beside the outermost points
     ax.grid(alpha=0.3)
     fig.tight_layout()
+    place_labels(fig, ax, tmap.points)
+    return fig
+
+
+def write_png(tmap: TaskMap, color_by: str, out: Path) -> None:
+    """Draw the map into a PNG file.
+
+    Args:
+        tmap: The projected space.
+        color_by: ``kind`` or ``tag:KEY``.
+        out: PNG path (its folder must exist).
+    """
+    import matplotlib.pyplot as plt
+
+    fig = draw_png(tmap, color_by)
     fig.savefig(out)
     plt.close(fig)
 
 
-def _scaler(points: list[MapPoint]) -> Callable[[float, float], tuple[float, float]]:
-    """Data coordinates -> SVG pixels inside the plot area (y grows upwards in the data)."""
-    xs, ys = [p.x for p in points], [p.y for p in points]
-    x0, x1, y0, y1 = min(xs), max(xs), min(ys), max(ys)
-    span_x, span_y = (x1 - x0) or 1.0, (y1 - y0) or 1.0
-    # room on the right for the longest labels, so they never run into the legend
-    plot_w, plot_h = WIDTH - LEGEND_W - 2 * MARGIN - LABEL_ROOM, HEIGHT - 2 * MARGIN
+def nice_step(span: float, n: int = 5) -> float:
+    """A round tick step (1, 2 or 5 times a power of ten) giving about ``n`` ticks over ``span``."""
+    raw = (span or 1.0) / max(n, 1)
+    mag = 10.0 ** math.floor(math.log10(raw))
+    return next(m * mag for m in (1, 2, 5, 10) if m * mag >= raw * (1 - 1e-9))
 
-    def scale(x: float, y: float) -> tuple[float, float]:
-        return MARGIN + (x - x0) / span_x * plot_w, MARGIN + (y1 - y) / span_y * plot_h
 
-    return scale
+def nice_ticks(lo: float, hi: float, n: int = 5) -> list[float]:
+    """Round tick values inside ``[lo, hi]`` (about ``n`` of them).
+
+    Args:
+        lo: Lower end.
+        hi: Upper end (``hi == lo`` gives ticks around the value).
+        n: Wanted number of ticks.
+
+    Returns:
+        Increasing tick values, each a multiple of ``nice_step``.
+    """
+    if hi <= lo:
+        lo, hi = lo - 0.5, lo + 0.5
+    step = nice_step(hi - lo, n)
+    first = math.ceil(lo / step - 1e-9)
+    return [k * step for k in range(first, math.floor(hi / step + 1e-9) + 1)]
+
+
+def tick_label(value: float, step: float) -> str:
+    """A tick's text with as many decimals as the step needs (never ``-0``)."""
+    decimals = max(0, -math.floor(math.log10(step) + 1e-9))
+    text = f"{value:.{decimals}f}"
+    return text[1:] if text.startswith("-") and float(text) == 0 else text
+
+
+@dataclass(frozen=True)
+class Frame:
+    """The SVG plot area and the data window it shows (5 % padding around the points).
+
+    Attributes:
+        x0, x1, y0, y1: Data window.
+        left, top, right, bottom: Plot area in pixels.
+    """
+
+    x0: float
+    x1: float
+    y0: float
+    y1: float
+    left: float = PLOT_LEFT
+    top: float = PLOT_TOP
+    right: float = WIDTH - LEGEND_W - LABEL_ROOM
+    bottom: float = HEIGHT - PLOT_BOTTOM
+
+    @classmethod
+    def around(cls, points: list[MapPoint]) -> Frame:
+        """The frame holding every point."""
+        xs, ys = [p.x for p in points], [p.y for p in points]
+        pad_x, pad_y = 0.05 * ((max(xs) - min(xs)) or 1.0), 0.05 * ((max(ys) - min(ys)) or 1.0)
+        return cls(min(xs) - pad_x, max(xs) + pad_x, min(ys) - pad_y, max(ys) + pad_y)
+
+    def px(self, x: float) -> float:
+        """Data x -> SVG x."""
+        return self.left + (x - self.x0) / (self.x1 - self.x0) * (self.right - self.left)
+
+    def py(self, y: float) -> float:
+        """Data y -> SVG y (y grows upwards in the data)."""
+        return self.top + (self.y1 - y) / (self.y1 - self.y0) * (self.bottom - self.top)
+
+    def scale(self, x: float, y: float) -> tuple[float, float]:
+        """Data point -> SVG pixels."""
+        return self.px(x), self.py(y)
+
+
+def axes_svg(frame: Frame) -> str:
+    """A box around the plot area, ticks with values on both axes and the axis titles.
+
+    Args:
+        frame: The plot area and data window.
+
+    Returns:
+        A ``<g class="axes">`` element (``line.tick`` and ``text.tick`` per tick).
+    """
+    parts = [
+        f'<rect x="{frame.left}" y="{frame.top}" width="{frame.right - frame.left}" '
+        f'height="{frame.bottom - frame.top}" fill="none" stroke="#444"/>'
+    ]
+    xstep, ystep = nice_step(frame.x1 - frame.x0), nice_step(frame.y1 - frame.y0)
+    for v in nice_ticks(frame.x0, frame.x1):
+        x = frame.px(v)
+        parts.append(
+            f'<line class="tick" x1="{x:.1f}" y1="{frame.bottom}" x2="{x:.1f}" y2="{frame.bottom + 5}" stroke="#444"/>'
+            f'<line x1="{x:.1f}" y1="{frame.top}" x2="{x:.1f}" y2="{frame.bottom}" stroke="#eee"/>'
+            f'<text class="tick" x="{x:.1f}" y="{frame.bottom + 18}" font-size="11" text-anchor="middle">'
+            f"{tick_label(v, xstep)}</text>"
+        )
+    for v in nice_ticks(frame.y0, frame.y1):
+        y = frame.py(v)
+        parts.append(
+            f'<line class="tick" x1="{frame.left - 5}" y1="{y:.1f}" x2="{frame.left}" y2="{y:.1f}" stroke="#444"/>'
+            f'<line x1="{frame.left}" y1="{y:.1f}" x2="{frame.right}" y2="{y:.1f}" stroke="#eee"/>'
+            f'<text class="tick" x="{frame.left - 8}" y="{y + 4:.1f}" font-size="11" text-anchor="end">'
+            f"{tick_label(v, ystep)}</text>"
+        )
+    mid_x, mid_y = (frame.left + frame.right) / 2, (frame.top + frame.bottom) / 2
+    parts.append(
+        f'<text x="{mid_x:.1f}" y="{frame.bottom + 40}" font-size="12" text-anchor="middle">component 1</text>'
+        f'<text x="18" y="{mid_y:.1f}" font-size="12" text-anchor="middle" '
+        f'transform="rotate(-90 18 {mid_y:.1f})">component 2</text>'
+    )
+    return '<g class="axes">' + "".join(parts) + "</g>"
 
 
 def marker_svg(kind: str, cx: float, cy: float, colour: str, r: float = 7.0) -> str:
@@ -144,20 +379,15 @@ def _point_svg(
     return f'<a href="{escape(href)}">{body}</a>' if href else body
 
 
-def _legend_svg(colours: dict[str, str], kinds: list[str]) -> str:
+def _legend_svg(entries: list[tuple[str, str, str]]) -> str:
+    """The legend: one row per ``legend_entries`` row (marker in its colour, then the label)."""
     x = WIDTH - LEGEND_W + 10
     rows = []
-    for i, (group, colour) in enumerate(colours.items()):
-        y = MARGIN + 18 * i
+    for i, (label, colour, kind) in enumerate(entries):
+        y = PLOT_TOP + 18 * i
         rows.append(
-            marker_svg("dataset", x, y, colour, 6)
-            + f'<text x="{x + 12}" y="{y + 4}" font-size="12">{escape(group)}</text>'
-        )
-    base = MARGIN + 18 * len(colours) + 14
-    for i, kind in enumerate(kinds):
-        y = base + 18 * i
-        rows.append(
-            marker_svg(kind, x, y, "#fff", 6) + f'<text x="{x + 12}" y="{y + 4}" font-size="12">{kind}</text>'
+            marker_svg(kind, x, y, colour, 6)
+            + f'<text x="{x + 12}" y="{y + 4}" font-size="12">{escape(label)}</text>'
         )
     return '<g class="legend">' + "".join(rows) + "</g>"
 
@@ -180,21 +410,23 @@ def map_svg(
         SVG markup, scalable (``viewBox``), with a legend of colours and markers.
     """
     colours = groups(tmap, color_by)
-    scale = _scaler(tmap.points)
+    frame = Frame.around(tmap.points)
     parts = []
     for p in tmap.points:
         group = p.colour_key(color_by)
         hi = highlight == (p.kind, p.name)
-        parts.append(_point_svg(p, scale(p.x, p.y), colours[group], group, href(p) if href else None, hi))
-    kinds = [k for k in MARKERS if any(p.kind == k for p in tmap.points)]
+        parts.append(
+            _point_svg(p, frame.scale(p.x, p.y), colours[group], group, href(p) if href else None, hi)
+        )
     title = escape(title_of(tmap, color_by))
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" class="taskmap" viewBox="0 0 {WIDTH} {HEIGHT}" '
         f'width="{WIDTH}" height="{HEIGHT}" role="img" aria-label="{title}">'
         f'<rect width="{WIDTH}" height="{HEIGHT}" fill="#fff"/>'
-        f'<text x="{MARGIN}" y="22" font-size="14" font-weight="bold">{title}</text>'
+        f'<text x="{PLOT_LEFT}" y="{TITLE_Y}" font-size="14" font-weight="bold">{title}</text>'
+        + axes_svg(frame)
         + "".join(parts)
-        + _legend_svg(colours, kinds)
+        + _legend_svg(legend_entries(tmap, color_by))
         + "</svg>"
     )
 

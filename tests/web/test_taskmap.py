@@ -7,13 +7,14 @@ import json
 import re
 import struct
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
 from fute.cli import main
-from fute.map_render import map_svg, write_html, write_png
-from query.taskmap import build_map, check_color, pca_2d, project
+from fute.map_render import draw_png, legend_entries, map_svg, nice_ticks, tick_label, write_html, write_png
+from query.taskmap import MapPoint, TaskMap, build_map, check_color, pca_2d, project
 from registry.api import Registry
 from registry.errors import ConfigError, InvalidDataError
 from tests.web.conftest import HOSTILE
@@ -138,3 +139,75 @@ def test_default_space_is_the_one_with_most_vectors(fake_reg: Registry, tmp_path
     empty.init()
     with pytest.raises(ConfigError, match="no embedding space exists yet"):
         map_space(empty, None)
+
+
+def crowded_map(n: int = 24) -> TaskMap:
+    """Points packed close together with long names: default label offsets collide."""
+    rng = np.random.default_rng(0)
+    kinds = ("dataset", "model", "prompt")
+    points = [
+        MapPoint(
+            f"a-long-dataset-name-{i}", kinds[i % 3], float(rng.normal() * 0.1), float(rng.normal() * 0.1)
+        )
+        for i in range(n)
+    ]
+    return TaskMap("s", "pca", points, [0.5, 0.2])
+
+
+def overlapping_pairs(boxes: list[Any]) -> list[tuple[int, int]]:
+    """Index pairs of boxes that overlap."""
+    return [(i, j) for i in range(len(boxes)) for j in range(i) if boxes[i].overlaps(boxes[j])]
+
+
+@pytest.mark.parametrize("source", ["crowded", "fake"])
+def test_png_labels_do_not_overlap(source: str, fake_reg: Registry, tmp_path: Path) -> None:
+    import matplotlib.pyplot as plt
+
+    tmap = crowded_map() if source == "crowded" else build_map(fake_reg, "fake")
+    fig = draw_png(tmap, "tag:family")
+    fig.savefig(tmp_path / "m.png")  # draws: the text extents are final
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+    ax = fig.axes[0]
+    labels = [t.get_window_extent(renderer) for t in ax.texts]
+    assert sorted(t.get_text() for t in ax.texts) == sorted(p.name for p in tmap.points)
+    assert overlapping_pairs(labels) == []
+    title = ax.title.get_window_extent(renderer)
+    assert not any(title.overlaps(b) for b in labels)
+    area = ax.get_window_extent(renderer)
+    assert all(area.x0 <= b.x0 and b.x1 <= area.x1 and area.y0 <= b.y0 and b.y1 <= area.y1 for b in labels)
+    plt.close(fig)
+
+
+def test_legend_lists_each_entry_once(fake_reg: Registry) -> None:
+    import matplotlib.pyplot as plt
+
+    tmap = build_map(fake_reg, "fake")
+    fig = draw_png(tmap, "kind")
+    texts = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    plt.close(fig)
+    assert texts == ["dataset", "model", "prompt"]
+    svg_legend = map_svg(tmap, "kind").split('<g class="legend">')[1]
+    assert re.findall(r">([^<>]+)</text>", svg_legend) == ["dataset", "model", "prompt"]
+    by_family = [label for label, _, _ in legend_entries(tmap, "tag:family")]
+    assert by_family == ["sentiment", "topic", "dataset", "model", "prompt"]
+
+
+def test_svg_map_has_axes_and_title_clear_of_labels(fake_reg: Registry) -> None:
+    tmap = build_map(fake_reg, "fake")
+    svg = map_svg(tmap, "kind")
+    axes = svg.split('<g class="axes">')[1].split("</g>")[0]
+    ticks = [float(v) for v in re.findall(r'<text class="tick"[^>]*>(-?[0-9.]+)</text>', axes)]
+    assert len(ticks) >= 6 and axes.count('<line class="tick"') == len(ticks)
+    xs, ys = [p.x for p in tmap.points], [p.y for p in tmap.points]
+    assert any(min(xs) <= t <= max(xs) for t in ticks) and any(min(ys) <= t <= max(ys) for t in ticks)
+    assert "component 1" in axes and "component 2" in axes
+    title_y = float(re.search(r'<text x="[0-9.]+" y="([0-9.]+)" font-size="14"', svg)[1])  # type: ignore[index]
+    label_ys = [float(y) for y in re.findall(r'<text x="[0-9.]+" y="([0-9.]+)" font-size="11" fill', svg)]
+    assert len(label_ys) == 8 and min(label_ys) - 11 > title_y + 4  # 11 px labels start below the 14 px title
+
+
+def test_nice_ticks() -> None:
+    assert nice_ticks(-0.23, 0.41) == pytest.approx([-0.2, 0.0, 0.2, 0.4])
+    assert nice_ticks(0, 1) == pytest.approx([0, 0.2, 0.4, 0.6, 0.8, 1.0])
+    assert [tick_label(v, 0.2) for v in nice_ticks(-0.23, 0.41)] == ["-0.2", "0.0", "0.2", "0.4"]
+    assert nice_ticks(3.0, 3.0) == pytest.approx([2.6, 2.8, 3.0, 3.2, 3.4])
