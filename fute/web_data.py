@@ -3,6 +3,7 @@ and embedding provenance, the queries of a subject page, recent jobs. Plain dict
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -140,6 +141,42 @@ def subject_info(session: Session, kind: str, name: str) -> dict[str, Any]:
         {"space": s, "method": m, "provenance": p or {}, "created_at": c.isoformat()} for s, m, p, c in rows
     ]
     return meta
+
+
+def provenance_rows(prov: dict[str, Any], prefix: str = "") -> list[tuple[str, str]]:
+    """An embedding's provenance as (field, value) text rows a person can read.
+
+    Nested mappings become dotted fields (``params.max_examples``), lists of plain values are
+    joined with commas, numbers keep their digits, and everything is sorted by field.
+
+    Args:
+        prov: The stored provenance (any JSON object).
+        prefix: Dotted path of ``prov`` inside the whole provenance (for the recursion).
+
+    Returns:
+        Rows ``(field, value)``; plain text, not escaped.
+    """
+    rows: list[tuple[str, str]] = []
+    for key in sorted(prov, key=str):
+        value, field = prov[key], f"{prefix}{key}"
+        if isinstance(value, dict) and value:
+            rows += provenance_rows(value, f"{field}.")
+        else:
+            rows.append((field, _plain(value)))
+    return rows
+
+
+def _plain(value: Any) -> str:
+    """One provenance value as text: lists of scalars comma-joined, None as ``-``, else JSON."""
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, str | int | float):
+        return str(value)
+    if isinstance(value, list) and all(isinstance(v, str | int | float) for v in value):
+        return ", ".join(str(v) for v in value) or "(empty)"
+    return json.dumps(value, sort_keys=True, default=str)
 
 
 def pick_space(reg: Registry, spaces: list[str], wanted: str | None) -> SpaceChoice | None:

@@ -14,7 +14,7 @@ from html import escape
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from fute.web_data import KINDS, ListFilter
+from fute.web_data import KINDS, ListFilter, provenance_rows
 
 NAV = (("/", "catalogue"), ("/ui/map", "map"), ("/ui/eval", "evaluation"), ("/ui/jobs", "jobs"))
 
@@ -150,6 +150,23 @@ def _show(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
 
 
+def provenance_table(space: str, prov: dict[str, Any]) -> str:
+    """One embedding's provenance as a two-column table (field, value), every string escaped.
+
+    Args:
+        space: The embedding's space (the table's ``data-space``).
+        prov: The stored provenance.
+
+    Returns:
+        A ``<table class="prov">``, or a note when nothing was recorded.
+    """
+    rows = provenance_rows(prov)
+    if not rows:
+        return '<span class="note">none recorded</span>'
+    body = "".join(f'<tr><th scope="row">{esc(k)}</th><td>{esc(v)}</td></tr>' for k, v in rows)
+    return f'<table class="prov" data-space="{esc(space)}"><tbody>{body}</tbody></table>'
+
+
 def subject_page(
     info: dict[str, Any],
     space: str | None,
@@ -172,7 +189,7 @@ def subject_page(
     parts = [f'<p class="kind">{esc(info["kind"])}</p>', "<h2>metadata</h2>", _meta_rows(info)]
     prov = [
         [f'<a href="{esc(subject_url(info["kind"], info["name"], e["space"]))}">{esc(e["space"])}</a>',
-         esc(e["method"]), esc(e["created_at"]), f'<code>{esc(_show(e["provenance"]))}</code>']
+         esc(e["method"]), esc(e["created_at"]), provenance_table(e["space"], e["provenance"])]
         for e in info["embeddings"]
     ]  # fmt: skip
     parts += [

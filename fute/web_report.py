@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from fute.map_render import nice_step, nice_ticks, tick_label
 from fute.web_pages import esc, layout, table
 from query.taskmap import METHODS
 
 JOBS_REFRESH_S = 3
-BAR_W, BAR_H, BAR_PAD = 760, 300, 40
+BAR_W, BAR_H, BAR_PAD = 760, 300, 48
 
 
 def _options(choices: Sequence[str], chosen: str) -> str:
@@ -81,14 +82,17 @@ def bar_chart(
     """
     colours = ("#1f77b4", "#ff7f0e", "#2ca02c")
     values = [v for vs in series.values() for v in vs if not math.isnan(v)] + ([ref[1]] if ref else [])
-    top = max([*values, 1e-9])
+    top, ticks = y_scale(max([*values, 1e-9]))
     group_w = (BAR_W - 2 * BAR_PAD) / max(len(labels), 1)
     bar_w = group_w * 0.8 / max(len(series), 1)
 
     def y(v: float) -> float:
         return BAR_H - BAR_PAD - v / top * (BAR_H - 2 * BAR_PAD)
 
-    parts = [f'<line x1="{BAR_PAD}" y1="{y(0):.1f}" x2="{BAR_W - BAR_PAD}" y2="{y(0):.1f}" stroke="#333"/>']
+    parts = [
+        y_axis_svg(ticks, y),
+        f'<line x1="{BAR_PAD}" y1="{y(0):.1f}" x2="{BAR_W - BAR_PAD}" y2="{y(0):.1f}" stroke="#333"/>',
+    ]
     for i, label in enumerate(labels):
         x0 = BAR_PAD + i * group_w + group_w * 0.1
         for j, (name, vals) in enumerate(series.items()):
@@ -110,6 +114,42 @@ def bar_chart(
             f'<text x="{BAR_PAD + 130 * len(series)}" y="16" font-size="12" fill="#d62728">- - {esc(ref[0])} ({ref[1]:.3f})</text>'
         )
     return f'<svg xmlns="http://www.w3.org/2000/svg" class="bars" viewBox="0 0 {BAR_W} {BAR_H}" width="{BAR_W}" height="{BAR_H}">{"".join(parts + legend)}</svg>'
+
+
+def y_scale(high: float) -> tuple[float, list[float]]:
+    """The bars' value axis: round ticks from 0 up to the first tick at or above ``high``.
+
+    Args:
+        high: The largest value drawn (positive).
+
+    Returns:
+        (top of the axis, tick values from 0 to top).
+    """
+    step = nice_step(high)
+    ticks = nice_ticks(0.0, math.ceil(high / step - 1e-9) * step)
+    return ticks[-1], ticks
+
+
+def y_axis_svg(ticks: list[float], y: Callable[[float], float]) -> str:
+    """A vertical axis on the left of the bars: a tick, a value and a light grid line per tick.
+
+    Args:
+        ticks: Tick values (``y_scale``).
+        y: Value -> SVG y.
+
+    Returns:
+        A ``<g class="yaxis">`` element (``text.tick`` per tick).
+    """
+    step = ticks[1] - ticks[0] if len(ticks) > 1 else 1.0
+    parts = [f'<line x1="{BAR_PAD}" y1="{y(ticks[-1]):.1f}" x2="{BAR_PAD}" y2="{y(0):.1f}" stroke="#333"/>']
+    for v in ticks:
+        parts.append(
+            f'<line x1="{BAR_PAD}" y1="{y(v):.1f}" x2="{BAR_W - BAR_PAD}" y2="{y(v):.1f}" stroke="#eee"/>'
+            f'<line x1="{BAR_PAD - 4}" y1="{y(v):.1f}" x2="{BAR_PAD}" y2="{y(v):.1f}" stroke="#333"/>'
+            f'<text class="tick" x="{BAR_PAD - 6}" y="{y(v) + 4:.1f}" font-size="11" text-anchor="end">'
+            f"{tick_label(v, step)}</text>"
+        )
+    return '<g class="yaxis">' + "".join(parts) + "</g>"
 
 
 def _fmt(v: Any) -> str:

@@ -12,8 +12,10 @@ from fastapi.testclient import TestClient
 from fute.http import create_app
 from fute.web import CSP
 from fute.web_pages import subject_url
+from fute.web_report import bar_chart
 from query import service as qs
 from registry.api import Registry
+from registry.catalog import get_subject
 from tests.web.conftest import HOSTILE
 
 ESCAPED = "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;"
@@ -117,3 +119,38 @@ def test_read_only_and_static(client: TestClient) -> None:
     assert client.get("/ui/static/..%2Fweb.py").status_code == 404
     assert client.get("/ui/static/web.py").status_code == 404
     assert "/ui/map" not in client.get("/openapi.json").text
+
+
+def test_bars_have_a_y_scale() -> None:
+    svg = bar_chart(["a", "b", "mean"], {"NDCG": [0.5, 0.73, 0.61]}, ("random NDCG", 0.3))
+    axis = svg.split('<g class="yaxis">')[1].split("</g>")[0]
+    ticks = re.findall(r'<text class="tick" x="[0-9.]+" y="([0-9.]+)"[^>]*>([0-9.]+)</text>', axis)
+    values = [float(v) for _, v in ticks]
+    assert values == pytest.approx([0.0, 0.2, 0.4, 0.6, 0.8]) and values[-1] >= 0.73
+    tick_y = {float(v): float(y) - 4 for y, v in ticks}  # the text sits 4 px below its tick
+    bars = re.findall(r'<rect class="bar" x="[0-9.]+" y="([0-9.]+)" width="[0-9.]+" height="([0-9.]+)"', svg)
+    base = float(bars[0][0]) + float(bars[0][1])  # the bottom of every bar is the 0 tick
+    assert base == pytest.approx(tick_y[0.0], abs=0.2)
+    half = base - 0.5 / 0.8 * (base - tick_y[0.8])  # the 0.5 bar ends where the scale puts 0.5
+    assert float(bars[0][0]) == pytest.approx(half, abs=0.2)
+
+
+def test_subject_page_shows_provenance_as_a_table(client: TestClient, fake_reg: Registry) -> None:
+    from registry.api import EmbeddingItem
+    from tests.web.conftest import cluster_vector
+
+    with fake_reg.db.read() as session:
+        sid = get_subject(session, "sent-a", "dataset").id
+    prov = {"method": "fake", "kind": "dte", "n_examples": 10, "params": {"max_examples": 16},
+            "labels": ["neg", "pos"], "note": HOSTILE}  # fmt: skip
+    fake_reg.put_embeddings("fake", [EmbeddingItem(sid, cluster_vector("sentiment", 0), prov)])
+    page = client.get(subject_url("dataset", "sent-a")).text
+    assert_safe(page)
+    cell = page.split('<table class="prov" data-space="fake">')[1].split("</table>")[0]
+    rows = re.findall(r'<tr><th scope="row">([^<]*)</th><td>([^<]*)</td></tr>', cell)
+    assert rows == [("kind", "dte"), ("labels", "neg, pos"), ("method", "fake"), ("n_examples", "10"),
+                    ("note", ESCAPED + "&amp;&quot;&#x27;/.."), ("params.max_examples", "16")]  # fmt: skip
+    section = page.split('id="provenance"')[1].split("<h2")[0]
+    assert "{&quot;" not in section and "<code>" not in section  # no raw JSON left
+    other = client.get(subject_url("dataset", "sent-b")).text  # stored without provenance
+    assert "none recorded" in other.split('id="provenance"')[1]
