@@ -1,6 +1,7 @@
 """The catalogue pages in a real headless browser (Debian ``chromium`` + ``chromedriver`` driven by
 Selenium; no browser download): ``fute serve`` on loopback over a small real catalogue (packaged
 datasets embedded with the real MiniLM TextEmb space, measured transfer results, one catalogue job).
+The browser resolves no host but loopback, so every page (``/docs`` included) is shown offline.
 
 Screenshots go to ``test-artifacts/web/``. Without chromium the tests skip locally, but fail in CI
 (``CI=true`` or ``FUTE_REQUIRE_BROWSER=1``): CI must never pass by skipping them.
@@ -158,6 +159,7 @@ def browser(site: Site) -> Iterator[Any]:
         "--disable-gpu",
         "--disable-dev-shm-usage",
         "--window-size=1300,1000",
+        "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",  # no network but loopback
     ):
         opts.add_argument(arg)
     opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
@@ -285,3 +287,103 @@ def test_jobs_page_progress_and_refresh(site: Site, browser: Any) -> None:
         time.sleep(0.5)
     assert css(browser, '#jobs tr[data-job="2"]').get_attribute("data-status") in ("running", "done")
     shot(browser, "08-jobs-refreshed")
+
+
+def boxes_overlap(a: dict[str, float], b: dict[str, float]) -> bool:
+    """Whether two DOMRects (``getBoundingClientRect`` dicts) overlap."""
+    return (
+        a["left"] < b["right"]
+        and b["left"] < a["right"]
+        and a["top"] < b["bottom"]
+        and b["top"] < a["bottom"]
+    )
+
+
+RECT_JS = "const r = arguments[0].getBoundingClientRect(); return {left: r.left, right: r.right, top: r.top, bottom: r.bottom};"
+
+
+def test_provenance_is_a_readable_table(site: Site, browser: Any) -> None:
+    browser.get(site.url + "/ui/subject/dataset/sst2")
+    prov = css(browser, f'#provenance table.prov[data-space="{SPACE}"]')
+    fields = {
+        r.find_element("tag name", "th").text: r.find_element("tag name", "td").text
+        for r in prov.find_elements("css selector", "tr")
+    }
+    assert fields["method"] == "textemb" and fields["kind"] == "dte" and int(fields["n_examples"]) > 0
+    assert {"content_hash", "space_fingerprint", "surrogate", "seconds"} <= set(fields)
+    assert not any(v.lstrip().startswith(("{", "[")) for v in fields.values())  # no raw JSON
+    width = browser.execute_script("return window.innerWidth")
+    assert browser.execute_script(RECT_JS, prov)["right"] <= width  # fits the window: no sideways scroll
+    browser.execute_script("arguments[0].scrollIntoView()", prov)
+    shot(browser, "09-provenance")
+
+
+def test_docs_render_offline(site: Site, browser: Any) -> None:
+    browser.get(site.url + "/docs")
+    title = css(browser, ".swagger-ui .info .title")  # Swagger UI drew the API from /openapi.json
+    assert title.is_displayed() and "FUTE" in title.text
+    assert len(browser.find_elements("css selector", ".opblock")) >= 5
+    loaded = browser.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
+    assert loaded and all(url.startswith(site.url + "/") for url in loaded), loaded  # nothing from outside
+    shot(browser, "10-docs")
+
+
+def test_svg_map_axes_and_title_in_browser(site: Site, browser: Any) -> None:
+    browser.get(site.url + "/ui/map")
+    ticks = browser.find_elements("css selector", "svg.taskmap g.axes text.tick")
+    assert len(ticks) >= 6 and all(t.is_displayed() for t in ticks)
+    title = browser.execute_script(RECT_JS, css(browser, "svg.taskmap > text"))
+    labels = [browser.execute_script(RECT_JS, t) for t in browser.find_elements("css selector", "g.pt text")]
+    assert labels and not any(boxes_overlap(title, b) for b in labels)
+    shot(browser, "11-map-axes")
+
+
+def test_png_map_labels_do_not_overlap(site: Site) -> None:
+    import matplotlib.pyplot as plt
+
+    from fute.map_render import draw_png
+    from query.taskmap import build_map
+    from registry.api import Registry
+    from registry.settings import Settings
+
+    reg = Registry(Settings.build(home=site.home))
+    try:
+        tmap = build_map(reg, SPACE)
+    finally:
+        reg.close()
+    for color_by in ("kind", "tag:family"):
+        fig = draw_png(tmap, color_by)
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        fig.savefig(ARTIFACTS / f"12-map-{color_by.replace(':', '-')}.png")
+        renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+        ax = fig.axes[0]
+        boxes = [t.get_window_extent(renderer) for t in ax.texts]
+        assert len(boxes) == len(tmap.points)
+        assert not any(boxes[i].overlaps(boxes[j]) for i in range(len(boxes)) for j in range(i))
+        legend = [t.get_text() for t in ax.get_legend().get_texts()]
+        assert len(legend) == len(set(legend))
+        plt.close(fig)
+
+
+def test_space_switcher_changes_the_space(site: Site, browser: Any) -> None:
+    """Runs last: it adds a second, smaller space (the default stays the one with most vectors)."""
+    from selenium.webdriver.support.ui import Select
+
+    cli(site.home, "spaces", "create", "alt", "--method", "textemb", "--param", "max_examples=8")
+    for name in ("sst2", "bbc", "newsgroups"):
+        cli(site.home, "embed", name, "--space", "alt")
+    browser.get(site.url + "/ui/subject/dataset/sst2")
+    assert f"space {SPACE}" in css(browser, "#space-title").text.replace("rankings in ", "")
+    assert SPACE in css(browser, "#space-note").text  # the rule says which space it chose
+    switch = Select(css(browser, "#space-switch select"))
+    assert sorted(o.text for o in switch.options) == ["alt", SPACE]
+    switch.select_by_value("alt")
+    css(browser, "#space-switch button").click()
+    assert browser.current_url.endswith("/ui/subject/dataset/sst2?space=alt")
+    assert "space alt" in css(browser, "#space-title").text.replace("rankings in ", "")
+    assert not browser.find_elements("css selector", "#space-note")  # named: no note
+    assert Select(css(browser, "#space-switch select")).first_selected_option.text == "alt"
+    names = sorted(p.get_attribute("data-name") for p in browser.find_elements("css selector", "g.pt"))
+    assert names == ["bbc", "newsgroups", "sst2"]  # the map is alt's
+    assert {r.get_attribute("data-name") for r in rows(browser, "rank-sources")} <= {"bbc", "newsgroups"}
+    shot(browser, "13-space-switched")
