@@ -42,6 +42,7 @@ def _pg_admin(sql: str) -> None:
 def fresh_database(backend: str, folder: Path) -> tuple[str, Callable[[], None]]:
     """Create an empty database on ``backend``; returns its URL and a function that drops it."""
     if backend == "sqlite":
+        folder.mkdir(parents=True, exist_ok=True)  # --db outside the home must name an existing folder
         return f"sqlite:///{folder / 'registry.db'}", lambda: None
     if not PG_URL:
         pytest.skip('FUTE_TEST_PG_URL is not set (run `eval "$(.ci/pg-start)"` to start PostgreSQL)')
