@@ -24,13 +24,12 @@ from query.hints import unknown_llm_message
 from query.space_choice import choose_spaces
 from query.transfer import import_transfers
 from query.transfer_answer import transfer_sources
-from query.transfer_query import RANKINGS, TransferOptions, check_setting
+from query.transfer_query import TransferOptions, transfer_graph
 from registry.api import Hit, Registry
 from registry.catalog import get_subject
 from registry.errors import InvalidDataError
 from registry.filters import SearchFilter
 from registry.models import Embedding, EmbeddingSpace, ModelEntry, Prompt
-from registry.transfers import TransferGraph
 
 __all__ = [
     "QueryOptions",
@@ -161,7 +160,7 @@ def _subject_query(
     )
     choice = choose_spaces(reg, opts.spaces)
     spaces = list(choice.names)
-    graph = _transfer_graph(reg, opts.transfer, base) if label == "sources" else None
+    graph = transfer_graph(reg, opts.transfer, base.kinds) if label == "sources" else None
     use_transfer = graph is not None
     rankings = {}
     for space in spaces:
@@ -191,31 +190,6 @@ def _subject_query(
     if label == "sources":
         query["ranking"] = {"mode": "similarity"}
     return _answer(reg, spaces, rankings, query, opts)
-
-
-def _transfer_graph(reg: Registry, topts: TransferOptions, base: SearchFilter) -> TransferGraph | None:
-    """The transfer graph when ``query sources`` ranks with recorded results (see ``TransferOptions``),
-    None when it ranks by similarity.
-
-    Raises:
-        InvalidDataError: ``ranking=transfer`` with no results or with models among the candidates;
-            a setting named that has no results; an unknown ranking.
-    """
-    if topts.ranking not in RANKINGS:
-        raise InvalidDataError(f"ranking {topts.ranking!r} is unknown; choose one of {', '.join(RANKINGS)}")
-    if topts.ranking == "similarity":
-        return None
-    recorded = check_setting(reg, topts.setting)
-    if "model" in base.kinds:
-        if topts.ranking == "transfer":
-            raise InvalidDataError("transfer-aware ranking ranks datasets only; drop --include-models")
-        return None
-    if topts.ranking == "transfer" and recorded is None:
-        raise InvalidDataError(
-            "no transfer results recorded; import some with `fute transfer import FILE.csv` "
-            "or rank by similarity (--ranking similarity)"
-        )
-    return recorded
 
 
 def _depth(opts: QueryOptions, n_spaces: int) -> int:

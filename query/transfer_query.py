@@ -102,6 +102,31 @@ def check_setting(reg: Registry, setting: str | None) -> TransferGraph | None:
     return graph
 
 
+def transfer_graph(reg: Registry, topts: TransferOptions, kinds: tuple[str, ...]) -> TransferGraph | None:
+    """The transfer graph when ``query sources`` ranks with recorded results (see ``TransferOptions``),
+    None when it ranks by similarity.
+
+    Raises:
+        InvalidDataError: ``ranking=transfer`` with no results or with models among the candidates;
+            a setting named that has no results; an unknown ranking.
+    """
+    if topts.ranking not in RANKINGS:
+        raise InvalidDataError(f"ranking {topts.ranking!r} is unknown; choose one of {', '.join(RANKINGS)}")
+    if topts.ranking == "similarity":
+        return None
+    recorded = check_setting(reg, topts.setting)
+    if "model" in kinds:
+        if topts.ranking == "transfer":
+            raise InvalidDataError("transfer-aware ranking ranks datasets only; drop --include-models")
+        return None
+    if topts.ranking == "transfer" and recorded is None:
+        raise InvalidDataError(
+            "no transfer results recorded; import some with `fute transfer import FILE.csv` "
+            "or rank by similarity (--ranking similarity)"
+        )
+    return recorded
+
+
 def prepare(
     reg: Registry, spaces: list[str], setting: str | None, graph: TransferGraph | None = None
 ) -> Prepared:
