@@ -13,6 +13,7 @@ import torch
 import transformers
 
 from ingest.methods import taskemb, tupate
+from ingest.methods import textemb as textemb_module
 from ingest.methods.textemb import example_inputs, textemb
 from ingest.surrogate import Surrogate
 from registry.errors import ConfigError, InvalidDataError
@@ -174,10 +175,25 @@ def space_config(
     )
 
 
+def legacy_params(method: str) -> dict[str, Any]:
+    """Values that reproduce the behaviour of spaces created before a parameter existed.
+
+    A parameter added later (``render``, block normalisation ...) is absent from the params stored
+    with an older space; filling it with today's default would silently change how that space's
+    next vector is computed, and mix two recipes in one index. Each method module lists, in
+    ``LEGACY``, the value that reproduces its old behaviour.
+    """
+    module = {"textemb": textemb_module, "taskemb": taskemb, "tupate": tupate}.get(method)
+    return dict(getattr(module, "LEGACY", {}))
+
+
 def params_from_space(method: str, stored: dict[str, Any]) -> Any:
-    """Rebuild the parameter object from a space's stored params (extra keys ignored)."""
+    """Rebuild the parameter object from a space's stored params (extra keys ignored; keys added
+    after the space was created take their legacy value, see ``legacy_params``)."""
     names = {f.name for f in dataclasses.fields(PARAM_TYPES[method])}
-    return method_params(method, {k: v for k, v in stored.items() if k in names})
+    values = {k: v for k, v in legacy_params(method).items() if k not in stored}
+    values.update({k: v for k, v in stored.items() if k in names})
+    return method_params(method, values)
 
 
 def embed(
