@@ -51,6 +51,8 @@ class SpaceSpec:
     label: str
     method: str
     overrides: dict[str, Any] = field(default_factory=dict)
+    # False for the ablation variants of issue 15: the ``fused`` row keeps fusing one space per method
+    fused: bool = True
 
 
 @dataclass(frozen=True)
@@ -106,11 +108,25 @@ class RunConfig:
         }
 
 
+# Issue 15's TextEmb ablation: what the surrogate reads (render), how two sets of examples are
+# compared (pool=normed: linear MMD in an l2 space) and centring on the probe pool's mean. The
+# plain ``textemb`` space is pinned to the original recipe (render=raw) so that it stays comparable
+# with earlier runs whatever the product's default becomes.
+TEXTEMB_ABLATION = (
+    SpaceSpec("textemb-labels", "textemb", {"render": "labels"}, fused=False),
+    SpaceSpec("textemb-template", "textemb", {"render": "template"}, fused=False),
+    SpaceSpec("textemb-l2", "textemb", {"render": "raw", "pool": "normed"}, fused=False),
+    SpaceSpec("textemb-template-l2", "textemb", {"render": "template", "pool": "normed"}, fused=False),
+    SpaceSpec("textemb-centred", "textemb", {"render": "raw", "center": "probe"}, fused=False),
+    SpaceSpec("textemb-template-centred", "textemb", {"render": "template", "center": "probe"}, fused=False),
+)
+
 FULL_SPACES = (
-    SpaceSpec("textemb", "textemb"),
+    SpaceSpec("textemb", "textemb", {"render": "raw"}),
     SpaceSpec("taskemb-fute", "taskemb", {"variant": "fute"}),
     SpaceSpec("taskemb-fisher", "taskemb", {"variant": "fisher"}),
     SpaceSpec("tupate", "tupate"),
+    *TEXTEMB_ABLATION,
 )
 
 
@@ -157,8 +173,11 @@ def quick_config() -> RunConfig:
         tasks=QUICK_TASKS,
         max_examples=64,
         spaces=(
-            SpaceSpec("textemb", "textemb"),
+            SpaceSpec("textemb", "textemb", {"render": "raw"}),
             SpaceSpec("taskemb-fute", "taskemb", {"variant": "fute", "train_steps": 4, "grad_examples": 64}),
+            SpaceSpec(
+                "textemb-template-l2", "textemb", {"render": "template", "pool": "normed"}, fused=False
+            ),
         ),
         n_random=50,
         classifier_tasks=("imdb", "rte"),

@@ -113,12 +113,13 @@ def score_all(reg: Registry, cfg: RunConfig, gold: Gold) -> dict[str, Any]:
         The ``taskweb.json`` document.
     """
     seconds = {spec.label: dte_seconds(reg, spec.label) for spec in cfg.spaces}
-    seconds[FUSED] = round(sum(seconds.values()), 2)
+    seconds[FUSED] = round(sum(seconds[s.label] for s in cfg.spaces if s.fused), 2)
     targets = sorted({t for by_target in gold.values() for t in by_target})
     labels = tuple(s.label for s in cfg.spaces)
+    fused = tuple(s.label for s in cfg.spaces if s.fused)
     methods: dict[str, Any] = {}
     rank_seconds: dict[str, float] = {}
-    for name, spaces in [*((label, (label,)) for label in labels), (FUSED, labels)]:
+    for name, spaces in [*((label, (label,)) for label in labels), (FUSED, fused)]:
         start = time.perf_counter()
         orders = ranked_sources(reg, spaces, targets, n_registered(reg))
         rank_seconds[name] = round(time.perf_counter() - start, 3)
@@ -138,7 +139,7 @@ def score_all(reg: Registry, cfg: RunConfig, gold: Gold) -> dict[str, Any]:
             "methods": {m: mean_over_settings(v, singles) for m, v in methods.items()},
             "baselines": {b: mean_over_settings(v, singles) for b, v in baselines.items()},
         },
-        "config": {**cfg.to_dict(), "fused_spaces": list(labels), "rrf_k": QueryOptions().rrf_k},
+        "config": {**cfg.to_dict(), "fused_spaces": list(fused), "rrf_k": QueryOptions().rrf_k},
         "seconds": seconds,
         "ranking_seconds": rank_seconds,
     }

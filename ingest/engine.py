@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +16,9 @@ import torch
 from ingest.blackbox import BlackBox
 from ingest.blackbox.factory import box_for
 from ingest.methods.catalog import embed, method_params, params_from_space, space_config
-from ingest.mte import pseudo_labelled
+from ingest.mte import box_label_names, pseudo_labelled
 from ingest.progress import scope
+from ingest.reference import reference_params, space_view
 from ingest.surrogate import DEFAULT_SURROGATE, Surrogate, load_surrogate
 from registry.api import EmbeddingItem, Registry
 from registry.catalog import dataset_examples, get_subject
@@ -55,23 +56,37 @@ class Computed:
 class Engine:
     """Computes and stores task embeddings for one registry."""
 
-    def __init__(self, reg: Registry, models_dir: Path | None = None, threads: int | None = None) -> None:
+    def __init__(
+        self,
+        reg: Registry,
+        models_dir: Path | None = None,
+        threads: int | None = None,
+        device: str | None = None,
+    ) -> None:
         """Args:
         reg: The registry.
         models_dir: Cache of converted model weights (default ``<home>/models``).
         threads: torch intra-op threads (default: ``FUTE_THREADS``, else torch's choice, one per core).
+        device: ``auto``, ``cpu``, ``cuda`` or ``cuda:N`` (default: ``FUTE_DEVICE`` / ``--device``,
+            else ``auto``); resolved once here, on the machine that computes (a Ray worker too).
+
+        Raises:
+            ConfigError: A bad device, or CUDA asked for where torch sees none.
         """
+        from ingest.device import resolve_device  # local: the import block is not this method's
+
         self.reg = reg
         self.models_dir = models_dir or reg.settings.home / "models"
         threads = threads if threads is not None else reg.settings.threads
         if threads is not None:
             torch.set_num_threads(threads)
+        self.device = resolve_device(device if device is not None else reg.settings.device)
         self._surrogates: dict[str, Surrogate] = {}
 
     def surrogate(self, name: str) -> Surrogate:
-        """Load a surrogate once per engine."""
+        """Load a surrogate once per engine, on the engine's device."""
         if name not in self._surrogates:
-            self._surrogates[name] = load_surrogate(name, cache_dir=self.models_dir)
+            self._surrogates[name] = load_surrogate(name, cache_dir=self.models_dir, device=self.device)
         return self._surrogates[name]
 
     def create_space(
@@ -89,10 +104,19 @@ class Engine:
             ConfigError: Unknown method, bad parameter (checked before the surrogate is loaded).
             AlreadyExistsError: See ``registry.spaces.create_space`` (the same configuration is a skip).
         """
-        method_params(method, overrides)  # fail fast: a bad --param must not wait for a model load
-        cfg = space_config(name, method, self.surrogate(surrogate), overrides, probe_set)
-        cfg = type(cfg)(**{**cfg.__dict__, "index_type": index_type})
-        return self.reg.create_space(cfg)
+        params = method_params(method, overrides)  # fail fast: a bad --param must not wait for a model load
+        if getattr(params, "center", "none") == "probe" and probe_set is None:
+            raise ConfigError(
+                "center=probe subtracts the probe pool's mean, so the space needs a probe set; "
+                "add --probe NAME (fute probes list shows them) or drop center=probe"
+            )
+        sur = self.surrogate(surrogate)
+        cfg = space_config(name, method, sur, overrides, probe_set)
+        if getattr(params, "center", "none") == "probe" and probe_set is not None:
+            cfg = replace(
+                cfg, params={**cfg.params, **reference_params(self.reg, sur, params, cfg, probe_set)}
+            )
+        return self.reg.create_space(replace(cfg, index_type=index_type))
 
     def embed(
         self,
@@ -167,7 +191,8 @@ class Engine:
         with self.reg.db.read() as session:
             examples = dataset_examples(session, ds.id)
         n_labels = len(ds.label_set) if ds.label_set else 1
-        vec = embed(sur, space.method, params, ds.task_format, examples, n_labels)
+        view = space_view(space.params, ds.label_set)
+        vec = embed(sur, space.method, params, ds.task_format, examples, n_labels, view)
         return vec, {"kind": "dte", "content_hash": ds.content_hash, "n_examples": len(examples)}
 
     def _blackbox_vector(
@@ -186,5 +211,6 @@ class Engine:
         if space.probe_set_id is None:
             raise ConfigError(f"space {space.name!r} has no probe set; model embeddings need one (--probe)")
         examples, queries = pseudo_labelled(self.reg, subject.id, space.probe_set_id, box, progress=progress)
-        vec = embed(sur, space.method, params, "classification", examples, box.n_classes)
+        view = space_view(space.params, box_label_names(box))
+        vec = embed(sur, space.method, params, "classification", examples, box.n_classes, view)
         return vec, {"kind": "mte", "n_probes": len(examples), "n_classes": box.n_classes}, queries

@@ -74,3 +74,16 @@ def pseudo_labelled(
     shown.close()
     examples = [{"text": t, "text_pair": q, "soft": cached[pos].tolist()} for pos, _, t, q in texts]
     return examples, queried
+
+
+def box_label_names(box: BlackBox) -> list[str] | None:
+    """A black box's class names, when it knows them: a classifier's ``labels``, or the first
+    verbalizer of each class of a prompt+LLM pair; None for a bare callable.
+
+    Placeholder names (``LABEL_0``) count as none: they say nothing about the task."""
+    labels = getattr(box, "labels", None)
+    if labels is None and getattr(box, "verbalizers", None):
+        labels = [words[0] for words in box.verbalizers if words]  # type: ignore[attr-defined]
+    if not labels or all(str(name).upper().startswith("LABEL_") for name in labels):
+        return None
+    return [str(name) for name in labels]

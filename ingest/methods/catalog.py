@@ -15,6 +15,7 @@ import transformers
 from ingest.methods import taskemb, tupate
 from ingest.methods import textemb as textemb_module
 from ingest.methods.textemb import example_inputs, textemb
+from ingest.render import RENDERS, render_examples
 from ingest.surrogate import Surrogate
 from registry.errors import ConfigError, InvalidDataError
 from registry.spaces import SpaceConfig
@@ -30,10 +31,27 @@ class TextEmbParams:
     max_length: int = 128
     max_examples: int = 1000
     seed: int = 0
+    pool: str = "mean"
+    center: str = "none"
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class EmbedView:
+    """How the surrogate reads a subject's examples in one space.
+
+    Attributes:
+        render: ``raw``, ``labels`` or ``template`` (see ``ingest.render``).
+        label_names: The dataset's label set, or a black box's class names.
+        reference: A mean subtracted from TextEmb vectors (``center=probe``), or None.
+    """
+
+    render: str = "raw"
+    label_names: list[Any] | None = None
+    reference: npt.NDArray[np.float32] | None = None
 
 
 PARAM_TYPES: dict[str, Any] = {
@@ -55,8 +73,12 @@ def method_params(method: str, overrides: dict[str, Any] | None = None) -> Any:
     fields = {f.name: f for f in dataclasses.fields(cls)}
     values: dict[str, Any] = {}
     for key, raw in (overrides or {}).items():
+        if key == "render":  # a parameter of every method: checked here, recorded by space_config
+            space_render({key: raw})
+            continue
         if key not in fields:
-            raise ConfigError(f"unknown {method} parameter {key!r}; valid: {', '.join(fields)}")
+            valid = ", ".join([*fields, "render"])
+            raise ConfigError(f"unknown {method} parameter {key!r}; valid: {valid}")
         values[key] = check_param(method, key, raw, getattr(cls(), key))
     return cls(**values)
 
@@ -76,7 +98,7 @@ INT_RANGES = {
     "prefix_len": (1, 512),
 }
 FLOAT_RANGES = {"lr": (0.0, 10.0)}
-CHOICES = {"variant": taskemb.VARIANTS}
+CHOICES = {"variant": taskemb.VARIANTS, "pool": textemb_module.POOLS, "center": textemb_module.CENTERS}
 TRUE, FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
 
 
@@ -141,6 +163,29 @@ def _as_float(raw: Any) -> Any:
     return raw
 
 
+# What new spaces read (issue 15): chosen by the ablation of docs/BENCHMARKS.md, section 1c.
+DEFAULT_RENDER = "raw"
+LEGACY_RENDER = "raw"  # spaces created before rendering existed read the raw texts
+
+
+def space_render(overrides: dict[str, Any] | None) -> str:
+    """The ``render`` parameter of a new space (``DEFAULT_RENDER`` when not given).
+
+    Raises:
+        ConfigError: Not one of ``raw``, ``labels``, ``template``.
+    """
+    raw = (overrides or {}).get("render", DEFAULT_RENDER)
+    value = str(raw).strip().lower()
+    if value not in RENDERS:
+        raise ConfigError(f"parameter render={shown(raw)} is not one of {', '.join(RENDERS)}")
+    return value
+
+
+def stored_render(stored: dict[str, Any]) -> str:
+    """The render mode of an existing space (its stored params; ``raw`` for older spaces)."""
+    return str(stored.get("render", LEGACY_RENDER))
+
+
 def dim_of(method: str, params: Any, sur: Surrogate) -> int:
     """Vector dimension a method produces with this surrogate."""
     if method == "textemb":
@@ -161,6 +206,7 @@ def space_config(
     params = method_params(method, overrides)
     recorded = {
         **params.to_dict(),
+        "render": space_render(overrides),
         "weights_sha256": sur.weights_hash,
         "torch": torch.__version__,
         "transformers": transformers.__version__,
@@ -170,6 +216,8 @@ def space_config(
         surrogate=sur.name,
         method=method,
         dim=dim_of(method, params, sur),
+        # the normed TextEmb mean is a distribution summary: compared by distance (linear MMD)
+        metric="l2" if method == "textemb" and params.pool == "normed" else "cosine",
         params=recorded,
         probe_set=probe_set,
     )
@@ -197,20 +245,42 @@ def params_from_space(method: str, stored: dict[str, Any]) -> Any:
 
 
 def embed(
-    sur: Surrogate, method: str, params: Any, task_format: str, examples: list[dict[str, Any]], n_labels: int
+    sur: Surrogate,
+    method: str,
+    params: Any,
+    task_format: str,
+    examples: list[dict[str, Any]],
+    n_labels: int,
+    view: EmbedView | None = None,
 ) -> npt.NDArray[np.float32]:
     """The vector of (pseudo-)labelled canonical examples under a method.
+
+    Args:
+        sur: Loaded surrogate.
+        method: ``textemb``, ``taskemb`` or ``tupate``.
+        params: The method's parameter object.
+        task_format: Canonical format of the examples.
+        examples: Canonical examples (``soft`` targets for an MTE).
+        n_labels: Classes of a classification head.
+        view: How the surrogate reads them (render mode, label names, reference mean); None is the
+            raw texts, uncentred.
+
+    Returns:
+        float32 vector of the space's dimension.
 
     Raises:
         ConfigError: Unknown method.
         ValueError: No examples.
     """
+    view = view or EmbedView()
     if method == "textemb":
-        chosen = examples[: params.max_examples]
+        chosen = render_examples(examples[: params.max_examples], task_format, view.render, view.label_names)
         inputs = [example_inputs(e) for e in chosen]
-        return textemb(sur, [t for t, _ in inputs], params.max_length, pairs=[p for _, p in inputs])
+        vec = textemb(sur, [t for t, _ in inputs], params.max_length, [p for _, p in inputs], params.pool)
+        return vec if view.reference is None else (vec - view.reference).astype(np.float32)
+    rendered = render_examples(examples, task_format, view.render, view.label_names)
     if method == "taskemb":
-        return taskemb.embed(sur, task_format, examples, n_labels, params)
+        return taskemb.embed(sur, task_format, rendered, n_labels, params)
     if method == "tupate":
-        return tupate.embed(sur, task_format, examples, n_labels, params)
+        return tupate.embed(sur, task_format, rendered, n_labels, params)
     raise ConfigError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")

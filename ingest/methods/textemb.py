@@ -1,5 +1,17 @@
-"""TextEmb baseline: a dataset's vector is the mean over its examples of the surrogate's
-mask-weighted mean token states."""
+"""TextEmb: a dataset's vector is the mean over its examples of the surrogate's mask-weighted mean
+token states.
+
+Two pooling rules (the ``pool`` parameter):
+
+* ``mean``: the plain mean of the example vectors, compared by cosine (the original baseline);
+* ``normed``: the mean of the L2-normalised example vectors, stored as it is (not re-normalised) in
+  an ``l2`` space, so a query scores ``-||mu_t - mu_s||^2``: the linear MMD between the two sets
+  of examples, a distance between distributions rather than between two directions.
+
+``center=probe`` subtracts a reference mean fixed when the space is created (the probe pool's mean,
+stored with the space and part of its fingerprint): the direction every text shares dominates raw
+cosines, and removing it is a fixed, label-free transform.
+"""
 
 from __future__ import annotations
 
@@ -69,17 +81,42 @@ def _batches(texts: Sequence[str], second: Sequence[str | None], batch_size: int
     return batches
 
 
+POOLS = ("mean", "normed")
+CENTERS = ("none", "probe")
+# Spaces created before ``pool`` and ``center`` existed used the plain mean, uncentred.
+LEGACY: dict[str, object] = {"pool": "mean", "center": "none"}
+
+
 def textemb(
-    sur: Surrogate, texts: Sequence[str], max_length: int = 128, pairs: Sequence[str | None] | None = None
+    sur: Surrogate,
+    texts: Sequence[str],
+    max_length: int = 128,
+    pairs: Sequence[str | None] | None = None,
+    pool: str = "mean",
 ) -> npt.NDArray[np.float32]:
     """TextEmb of a dataset: mean over examples of the pooled states.
 
+    Args:
+        sur: Loaded surrogate.
+        texts: The examples' first texts.
+        max_length: Truncation length in tokens.
+        pairs: Optional second texts.
+        pool: ``mean`` (plain mean) or ``normed`` (mean of unit-length example vectors).
+
+    Returns:
+        float32 vector of shape (hidden_size,).
+
     Raises:
-        ValueError: No texts.
+        ValueError: No texts, or an unknown pool.
     """
     if not texts:
         raise ValueError("TextEmb needs at least one example text")
+    if pool not in POOLS:
+        raise ValueError(f"unknown textemb pool {pool!r}; choose one of {', '.join(POOLS)}")
     states = encode_texts(sur, texts, max_length, pairs=pairs)
+    if pool == "normed":
+        norms = np.linalg.norm(states, axis=1, keepdims=True)
+        states = (states / np.where(norms > 0, norms, 1.0)).astype(np.float32)
     mean: npt.NDArray[np.float32] = states.mean(axis=0).astype(np.float32)
     return mean
 
