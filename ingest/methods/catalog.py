@@ -97,7 +97,7 @@ INT_RANGES = {
     "grad_batch_size": (1, 4096),
     "prefix_len": (1, 512),
 }
-FLOAT_RANGES = {"lr": (0.0, 10.0)}
+FLOAT_RANGES = {"lr": (0.0, 10.0), "epochs": (0.0, 1000.0)}
 CHOICES = {"variant": taskemb.VARIANTS, "pool": textemb_module.POOLS, "center": textemb_module.CENTERS}
 TRUE, FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
 
@@ -191,7 +191,7 @@ def dim_of(method: str, params: Any, sur: Surrogate) -> int:
     if method == "textemb":
         return sur.hidden_size
     if method == "taskemb":
-        return int(params.dim)
+        return taskemb.vector_dim(params, sur)  # the activation variant is not sketched
     return 2 * int(params.prefix_len) * sur.hidden_size
 
 
