@@ -155,13 +155,18 @@ def cmd_quickstart(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser (``--home``/``--db`` accepted before or after the command)."""
+    """The argument parser (``--home``/``--db``/``--device`` accepted before or after the command)."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
         "--home", default=argparse.SUPPRESS, help="registry folder (env FUTE_HOME, default ./.fute)"
     )
     common.add_argument(
         "--db", default=argparse.SUPPRESS, help="database URL (env FUTE_DB_URL), overrides SQLite"
+    )
+    common.add_argument(  # checked by Settings.build: one "fute: error:" line, like FUTE_DEVICE
+        "--device",
+        default=argparse.SUPPRESS,
+        help="torch device of embedding and fine-tuning: auto|cpu|cuda|cuda:N (env FUTE_DEVICE, default auto)",
     )
     common.add_argument("--json", action="store_true", help="machine-readable output")
     common.add_argument(
@@ -244,7 +249,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     quiet_libraries()
     debug = debug_mode(args)
     try:
-        settings = Settings.build(home=getattr(args, "home", None), db=getattr(args, "db", None))
+        settings = Settings.build(
+            home=getattr(args, "home", None),
+            db=getattr(args, "db", None),
+            device=getattr(args, "device", None),
+        )
         with reporting(show=not getattr(args, "json", False)):  # long steps: bar on a terminal, else lines
             code: int = args.handler(args, settings)
         sys.stdout.flush()  # a closed pipe fails here, inside the handler below, not at interpreter exit

@@ -20,6 +20,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from ingest.device import module_device
+
 Encoder = Callable[..., torch.Tensor]  # tokenizer outputs -> last hidden states (b, L, hidden)
 
 
@@ -31,6 +33,11 @@ class Batch:
     targets: torch.Tensor
     groups: list[int] | None = None  # multiple choice: number of choices of each example
 
+    def to(self, device: str | torch.device) -> Batch:
+        """The same batch with inputs and targets on ``device`` (no copy where they already are)."""
+        inputs = {key: value.to(device) for key, value in self.inputs.items()}
+        return Batch(inputs, self.targets.to(device), self.groups)
+
 
 def mean_pool(states: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Mask-weighted mean over tokens: (b, L, h) -> (b, h)."""
@@ -38,19 +45,56 @@ def mean_pool(states: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return (states * m).sum(1) / m.sum(1).clamp(min=1.0)
 
 
-def head_for(task_format: str, hidden: int, n_labels: int) -> nn.Module:
-    """A freshly initialised head (call under a fixed torch seed for determinism)."""
+def head_for(
+    task_format: str, hidden: int, n_labels: int, device: str | torch.device | None = None
+) -> nn.Module:
+    """A freshly initialised head (call under a fixed torch seed for determinism).
+
+    Args:
+        task_format: Canonical format of the examples.
+        hidden: Width of the encoder's states.
+        n_labels: Classes of a classification head.
+        device: Where the head goes (None: the CPU). It is always initialised on the CPU and then
+            moved, so a seed gives the same starting head on every device.
+
+    Returns:
+        A ``Linear`` head.
+    """
     if task_format in ("classification", "pair-classification"):
-        return nn.Linear(hidden, n_labels)
-    if task_format == "extractive-qa":
-        return nn.Linear(hidden, 2)
-    return nn.Linear(hidden, 1)  # regression, multiple choice
+        head = nn.Linear(hidden, n_labels)
+    elif task_format == "extractive-qa":
+        head = nn.Linear(hidden, 2)
+    else:
+        head = nn.Linear(hidden, 1)  # regression, multiple choice
+    return head.to(device) if device is not None else head
 
 
 def make_batch(
+    tokenizer: Any,
+    task_format: str,
+    examples: Sequence[dict[str, Any]],
+    max_length: int,
+    device: str | torch.device | None = None,
+) -> Batch:
+    """Tokenise canonical examples of one format into a batch with its targets.
+
+    Args:
+        tokenizer: The surrogate's tokenizer.
+        task_format: Canonical format of the examples.
+        examples: Canonical examples (``soft`` targets for MTE).
+        max_length: Truncation length in tokens.
+        device: Where the tensors go (None: left on the CPU, where the tokenizer makes them).
+
+    Returns:
+        The batch.
+    """
+    batch = _cpu_batch(tokenizer, task_format, examples, max_length)
+    return batch.to(device) if device is not None else batch
+
+
+def _cpu_batch(
     tokenizer: Any, task_format: str, examples: Sequence[dict[str, Any]], max_length: int
 ) -> Batch:
-    """Tokenise canonical examples of one format into a batch with its targets."""
     if task_format == "multiple-choice":
         return _choice_batch(tokenizer, examples, max_length)
     if task_format == "extractive-qa":
@@ -126,7 +170,12 @@ def answer_span(
 
 
 def loss_of(task_format: str, head: nn.Module, encoder: Encoder, batch: Batch) -> torch.Tensor:
-    """Forward the batch through encoder and head; return the task loss."""
+    """Forward the batch through encoder and head; return the task loss.
+
+    The batch is moved to the head's device first (a no-op when it is there already), so callers
+    that build CPU batches work unchanged with a surrogate and head on a GPU.
+    """
+    batch = batch.to(module_device(head))
     states = encoder(**batch.inputs)
     if task_format == "extractive-qa":
         logits = head(states)  # (b, L, 2)

@@ -14,6 +14,7 @@ from typing import Any
 
 import torch
 
+from ingest.device import module_device, resolve_device
 from registry.errors import ConfigError, NotFoundError
 
 DEFAULT_SURROGATE = "pkg:all-minilm-l6-v2"
@@ -42,6 +43,11 @@ class Surrogate:
     def hidden_size(self) -> int:
         """Width of the token states."""
         return int(self.model.config.hidden_size)
+
+    @property
+    def device(self) -> torch.device:
+        """Where the encoder's weights live; inputs, heads and copies must go there too."""
+        return module_device(self.model)
 
 
 def resolve(name: str) -> str:
@@ -78,7 +84,10 @@ def weights_hash(path: str) -> str:
 
 
 def load_surrogate(
-    name: str = DEFAULT_SURROGATE, threads: int | None = None, cache_dir: Path | None = None
+    name: str = DEFAULT_SURROGATE,
+    threads: int | None = None,
+    cache_dir: Path | None = None,
+    device: str | torch.device = "cpu",
 ) -> Surrogate:
     """Load tokenizer and encoder once (per job).
 
@@ -86,16 +95,20 @@ def load_surrogate(
         name: ``pkg:all-minilm-l6-v2`` (default), a hub id, or a local folder.
         threads: torch intra-op threads; None keeps torch's default (the number of cores).
         cache_dir: Conversion cache for ``pkg:smollm2`` (a decoder surrogate shipped as GGUF).
+        device: ``cpu`` (default), ``cuda``, ``cuda:N``, ``auto`` (see ``ingest.device.resolve_device``)
+            or a ``torch.device``. The weights stay fp32 on every device.
 
     Returns:
-        The surrogate, in eval mode, on the CPU.
+        The surrogate, in eval mode, on ``device``.
 
     Raises:
         NotFoundError: Packaged surrogate not installed.
-        ConfigError: The model cannot be loaded (bad path, no network for a hub id).
+        ConfigError: The model cannot be loaded (bad path, no network for a hub id), or the device
+            is invalid or not visible.
     """
     from transformers import AutoModel, AutoTokenizer
 
+    target = resolve_device(device) if isinstance(device, str) else device  # fail before a slow load
     path = _decoder_path(name, cache_dir) if name == "pkg:smollm2" else resolve(name)
     if threads is not None:
         torch.set_num_threads(threads)
@@ -108,7 +121,7 @@ def load_surrogate(
             f"cannot load surrogate {name!r} from {path!r} ({str(exc).splitlines()[0]}); pass a local model "
             f"folder, or use the offline default {DEFAULT_SURROGATE}"
         ) from exc
-    model.eval()
+    model.to(target).eval()
     if tokenizer.pad_token is None:  # decoders often ship without one; padding needs it
         tokenizer.pad_token = tokenizer.eos_token
     return Surrogate(name=name, path=path, tokenizer=tokenizer, model=model, weights_hash=weights_hash(path))

@@ -14,6 +14,7 @@ import torch
 
 from ingest.blackbox import Probe, check_probabilities
 from ingest.blackbox._batching import length_sorted_batches
+from ingest.device import resolve_device
 from registry.errors import ConfigError
 
 
@@ -24,19 +25,24 @@ class HFClassifier:
     Inputs longer than ``max_length`` tokens are truncated (longest text of a pair first).
     """
 
-    def __init__(self, source: str, batch_size: int = 32, max_length: int = 128) -> None:
-        """Load the tokenizer and model (eval mode, CPU).
+    def __init__(
+        self, source: str, batch_size: int = 32, max_length: int = 128, device: str | torch.device = "cpu"
+    ) -> None:
+        """Load the tokenizer and model (eval mode, fp32, on ``device``).
 
         Args:
             source: Hub id or local folder of a sequence-classification model.
             batch_size: Probes per forward pass.
             max_length: Token limit per probe.
+            device: ``cpu`` (default), ``cuda``, ``cuda:N``, ``auto`` or a ``torch.device``.
 
         Raises:
-            ConfigError: Bad batch size or length, or the model cannot be loaded.
+            ConfigError: Bad batch size or length, a bad or invisible device, or the model cannot
+                be loaded.
         """
         if batch_size < 1 or max_length < 2:
             raise ConfigError(f"batch_size must be >= 1 and max_length >= 2, got {batch_size}, {max_length}")
+        target = resolve_device(device) if isinstance(device, str) else device  # fail before a slow load
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
         try:
@@ -51,7 +57,8 @@ class HFClassifier:
                 f"cannot load classifier {source!r} ({first}); pass a local folder holding config.json, the "
                 "weights and the tokenizer of a sequence-classification model, or a hub id with network access"
             ) from exc
-        self._model.eval()
+        self._model.to(target).eval()
+        self.device = torch.device(target)
         self.source = source
         self.batch_size = batch_size
         self.max_length = max_length
@@ -94,8 +101,8 @@ class HFClassifier:
         out = np.zeros((len(probes), self.n_classes), dtype=np.float32)
         encoded = self._encode(probes)
         for batch in length_sorted_batches([len(e["input_ids"]) for e in encoded], self.batch_size):
-            inputs = self._tokenizer.pad([encoded[i] for i in batch], return_tensors="pt")
+            inputs = self._tokenizer.pad([encoded[i] for i in batch], return_tensors="pt").to(self.device)
             with torch.inference_mode():
                 logits = self._model(**inputs).logits.float()
-            out[batch] = torch.softmax(logits, dim=-1).numpy()
+            out[batch] = torch.softmax(logits, dim=-1).cpu().numpy()
         return check_probabilities(out, len(probes), self.n_classes)

@@ -30,6 +30,7 @@ import torch
 from ingest.blackbox import Probe, check_probabilities
 from ingest.blackbox._batching import length_sorted_batches
 from ingest.blackbox.prompt import answer_position, check_prompt_config, fill_template
+from ingest.device import resolve_device
 from registry.errors import ConfigError, NotFoundError
 
 DEFAULT_LLM = "pkg:smollm2"
@@ -41,7 +42,7 @@ SMOLLM2_FOLDER = "smollm2-135m-instruct-fp32"
 CONVERTED_MARKER = "fute-converted.json"
 
 # Loaded (tokenizer, model) per resolved path: a job builds many prompts on one LLM.
-_LOADED: dict[str, tuple[Any, Any]] = {}
+_LOADED: dict[tuple[str, str], tuple[Any, Any]] = {}  # key: (resolved path, device)
 
 
 def _smollm2_gguf() -> Path:
@@ -127,29 +128,33 @@ def resolve_llm(source: str, cache_dir: Path) -> str:
     return source
 
 
-def load_causal_lm(source: str, cache_dir: Path) -> tuple[Any, Any]:
-    """Load an LLM and its tokenizer once per process.
+def load_causal_lm(source: str, cache_dir: Path, device: str | torch.device = "cpu") -> tuple[Any, Any]:
+    """Load an LLM and its tokenizer once per process and device.
 
     Args:
         source: ``pkg:smollm2`` (the offline default), a hub id, or a local folder.
         cache_dir: Where ``pkg:smollm2`` is converted (unused for other sources).
+        device: ``cpu`` (default), ``cuda``, ``cuda:N``, ``auto`` or a ``torch.device``.
 
     Returns:
-        (tokenizer, model): fp32, eval mode, CPU; the tokenizer pads and truncates on the LEFT so that
-        the last position of every row is the end of its prompt. It has a pad token (EOS if it had none).
+        (tokenizer, model): fp32, eval mode, on ``device``; the tokenizer pads and truncates on the
+        LEFT so that the last position of every row is the end of its prompt. It has a pad token (EOS
+        if it had none).
 
     Raises:
         NotFoundError: Packaged LLM not installed.
-        ConfigError: The model cannot be loaded (bad path, no network for a hub id).
+        ConfigError: The model cannot be loaded (bad path, no network for a hub id), or the device is
+            invalid or not visible.
     """
+    target = torch.device(resolve_device(device) if isinstance(device, str) else device)
     path = resolve_llm(source, cache_dir)
-    key = str(Path(path).resolve()) if Path(path).exists() else path
+    key = (str(Path(path).resolve()) if Path(path).exists() else path, str(target))
     if key not in _LOADED:
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         try:
             tokenizer = AutoTokenizer.from_pretrained(path)
-            model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32)
+            model: Any = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32)
         except (OSError, ValueError, KeyError) as exc:
             first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise ConfigError(
@@ -160,7 +165,7 @@ def load_causal_lm(source: str, cache_dir: Path) -> tuple[Any, Any]:
         tokenizer.truncation_side = "left"
         if tokenizer.pad_token is None:
             tokenizer.pad_token = tokenizer.eos_token
-        _LOADED[key] = (tokenizer, model.eval())
+        _LOADED[key] = (tokenizer, model.to(target).eval())
     return _LOADED[key]
 
 
@@ -198,6 +203,7 @@ class PromptLLM:
         *,
         use_chat_template: bool = False,
         max_length: int = 1024,
+        device: str | torch.device = "cpu",
     ) -> None:
         """Check the prompt; the LLM is loaded on the first ``predict``.
 
@@ -210,9 +216,11 @@ class PromptLLM:
             use_chat_template: Score the first assistant token of a chat turn instead of the plain prompt.
             max_length: Token limit per prompt; longer prompts lose their BEGINNING (the end is where
                 the answer goes).
+            device: Where the LLM runs: ``cpu`` (default), ``cuda``, ``cuda:N``, ``auto`` or a
+                ``torch.device`` (checked here, used when the LLM is loaded).
 
         Raises:
-            ConfigError: Bad template, verbalizers or sizes.
+            ConfigError: Bad template, verbalizers, sizes or device.
         """
         check_prompt_config(template, verbalizers)
         if batch_size < 1 or max_length < 2:
@@ -224,6 +232,7 @@ class PromptLLM:
         self.batch_size = batch_size
         self.use_chat_template = use_chat_template
         self.max_length = max_length
+        self.device = torch.device(resolve_device(device) if isinstance(device, str) else device)
 
     @property
     def n_classes(self) -> int:
@@ -236,7 +245,7 @@ class PromptLLM:
         Args:
             leading_space: Tokenize ``" " + word`` (the answer follows text on the same line) or ``word``.
         """
-        tokenizer, _ = load_causal_lm(self.llm_source, self.cache_dir)
+        tokenizer, _ = load_causal_lm(self.llm_source, self.cache_dir, self.device)
         ids: list[list[int]] = []
         for words in self.verbalizers:
             firsts = [_first_word_token(tokenizer, (" " if leading_space else "") + w) for w in words]
@@ -251,7 +260,7 @@ class PromptLLM:
             if not self.use_chat_template:
                 out.append(answer_position(filled))
                 continue
-            tokenizer, _ = load_causal_lm(self.llm_source, self.cache_dir)
+            tokenizer, _ = load_causal_lm(self.llm_source, self.cache_dir, self.device)
             messages = [{"role": "user", "content": filled}]
             chat = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
             out.append((str(chat), False))
@@ -259,12 +268,13 @@ class PromptLLM:
 
     def _batched_logits(self, texts: Sequence[str]) -> Iterator[tuple[list[int], torch.Tensor]]:
         """(indices, next-token logits of those texts) per length-sorted batch."""
-        tokenizer, model = load_causal_lm(self.llm_source, self.cache_dir)
+        tokenizer, model = load_causal_lm(self.llm_source, self.cache_dir, self.device)
         # A chat template already holds its special tokens; adding BOS again would double it.
         special = not self.use_chat_template
         enc = tokenizer(list(texts), add_special_tokens=special, truncation=True, max_length=self.max_length)
         for batch in length_sorted_batches([len(ids) for ids in enc["input_ids"]], self.batch_size):
             rows = tokenizer.pad({"input_ids": [enc["input_ids"][i] for i in batch]}, return_tensors="pt")
+            rows = rows.to(self.device)
             mask = rows["attention_mask"]
             # Left padding shifts positions; count them from each row's first real token (as generate does).
             positions = (mask.cumsum(-1) - 1).clamp(min=0)
@@ -272,7 +282,7 @@ class PromptLLM:
                 logits = model(
                     input_ids=rows["input_ids"], attention_mask=mask, position_ids=positions, logits_to_keep=1
                 ).logits
-            yield batch, logits[:, -1, :].float()
+            yield batch, logits[:, -1, :].float().cpu()  # callers index and fill CPU tensors
 
     def next_token_logits(self, texts: Sequence[str]) -> torch.Tensor:
         """Next-token logits after each text, shape (n, vocab), float32, in input order.

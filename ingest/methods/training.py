@@ -1,19 +1,23 @@
-"""Bounded, seeded training on CPU: the loop shared by FUTE-TaskEmb and FUTE-TuPaTE.
+"""Bounded, seeded training: the loop shared by FUTE-TaskEmb and FUTE-TuPaTE.
 
 AdamW (weight decay 0.01), linear schedule with 5% warm-up, gradient clipping at 1.0, as the
 reference code; the epoch budget of a GPU run becomes a fixed number of steps, recorded in the space.
+Training runs where the trainable parameters live (the surrogate's device), in fp32: no autocast,
+which was measured slower (ingest/device.py).
 """
 
 from __future__ import annotations
 
 import random
 from collections.abc import Iterator, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch import nn
 
+from ingest.device import cpu_drawn_dropout, module_device
 from ingest.heads import Encoder, loss_of, make_batch
 from ingest.progress import stage
 
@@ -66,8 +70,13 @@ def train(
         encoder: Callable from tokenizer outputs to last hidden states.
         data: (tokenizer, task format, canonical examples).
         cfg: Step budget and optimiser settings.
+
+    Returns:
+        The mean loss of the last 5 steps (NaN when ``cfg.steps`` is 0).
     """
     tokenizer, task_format, examples = data
+    device = params[0].device if params else module_device(head)
+    head.to(device)  # in place: the caller's head (used again for TaskEmb's gradient pass) moves too
     trainable = [p for p in params if p.requires_grad] + list(head.parameters())
     opt = torch.optim.AdamW(trainable, lr=cfg.lr, weight_decay=cfg.weight_decay)
     warm = max(1, int(cfg.warmup * cfg.steps))
@@ -76,9 +85,11 @@ def train(
     )
     losses: list[float] = []
     batches = seeded_batches(examples, cfg.batch_size, cfg.seed)
-    with stage("fine-tuning", cfg.steps) as shown:
+    # Off the CPU, dropout masks come from the CPU generator: the vector must not depend on the device.
+    same_masks = cpu_drawn_dropout() if device.type != "cpu" else nullcontext()
+    with same_masks, stage("fine-tuning", cfg.steps) as shown:
         for _ in range(cfg.steps):
-            batch = make_batch(tokenizer, task_format, next(batches), cfg.max_length)
+            batch = make_batch(tokenizer, task_format, next(batches), cfg.max_length, device)
             loss = loss_of(task_format, head, encoder, batch)
             opt.zero_grad(set_to_none=True)
             loss.backward()

@@ -49,7 +49,7 @@ def embed(
     torch.manual_seed(p.seed)
     tuner = PrefixTuner(sur.model, prefix_len=p.prefix_len, seed=p.seed)
     try:
-        head = head_for(task_format, sur.hidden_size, n_labels)
+        head = head_for(task_format, sur.hidden_size, n_labels, sur.device)
         cfg = TrainConfig(p.train_steps, p.batch_size, p.lr, p.max_length, p.seed)
         initial = np.asarray(tuner.embedding(), dtype=np.float32)
         train(tuner.prefix_parameters(), head, tuner, (sur.tokenizer, task_format, examples), cfg)
