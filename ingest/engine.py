@@ -173,7 +173,7 @@ class Engine:
         if isinstance(subject, Dataset):
             vec, prov = self._dataset_vector(sur, space, subject, params)
         else:
-            black = box or box_for(subject, llm, self.models_dir)
+            black = box or box_for(subject, llm, self.models_dir, self.device)
             vec, prov, queries = self._blackbox_vector(sur, space, subject, black, params, progress)
         prov.update(
             {

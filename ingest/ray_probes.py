@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from ingest.blackbox import BlackBox, check_probabilities
 from ingest.blackbox.factory import box_for
+from ingest.device import resolve_device
 from ingest.mte import probe_texts
 from registry.api import Registry
 from registry.catalog import cache_output, cached_outputs
@@ -61,7 +62,7 @@ class CatalogueBox:
         with reg.db.read() as session:
             subject = session.get_one(Subject, self.subject_id)
             llm = session.get(ModelEntry, subject.llm_id) if isinstance(subject, Prompt) else None
-        return box_for(subject, llm, reg.settings.home / "models")
+        return box_for(subject, llm, reg.settings.home / "models", resolve_device(reg.settings.device))
 
 
 class _Predict:

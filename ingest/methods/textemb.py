@@ -62,10 +62,11 @@ def encode_texts(
                 padding=True,
                 return_tensors="pt",
             )
+            enc = enc.to(sur.device)  # tokenizers make CPU tensors
             states = sur.model(**enc).last_hidden_state
             mask = enc["attention_mask"].unsqueeze(-1).to(states.dtype)
             pooled = (states * mask).sum(1) / mask.sum(1).clamp(min=1.0)
-            out[idx] = pooled.float().numpy()
+            out[idx] = pooled.float().cpu().numpy()
             shown.advance()
     return out
 

@@ -116,7 +116,7 @@ def test_spaces_list_stats_rebuild_and_a_failing_verify(
             "must contain {text}",
         ),
         (
-            ["spaces", "create", "s", "--method", "taskemb", "--param", "epochs=3"],
+            ["spaces", "create", "s", "--method", "taskemb", "--param", "epoch=3"],
             "unknown taskemb parameter",
         ),
         (["query", "sources", "--target", "ghost"], "no dataset named 'ghost'"),
