@@ -209,3 +209,62 @@ def test_invalid_setups_are_refused(model: Any, batch: dict[str, torch.Tensor]) 
     assert not tuner.installed
     with pytest.raises(RuntimeError, match="removed"):
         tuner(**batch)
+
+
+def test_xavier_initialisation_is_seeded_and_xavier_scaled(model: Any) -> None:
+    first = PrefixTuner(model, prefix_len=16, seed=3, init="xavier")
+    start = first.prefix.detach().clone()
+    first.remove()
+    again = PrefixTuner(model, prefix_len=16, seed=3, init="xavier")
+    again.remove()
+    seeded = PrefixTuner(model, prefix_len=16, seed=3)
+    seeded.remove()
+    assert torch.equal(again.prefix.detach(), start)
+    assert not torch.allclose(seeded.prefix.detach(), start)
+    # Xavier over the reference's (prefix_len) x (2 x layers x hidden) matrix: var = 2 / (fan_in + fan_out).
+    variance, bound = 2.0 / (16 + 2 * 6 * 384), (6.0 / (16 + 2 * 6 * 384)) ** 0.5
+    assert abs(float(start.var()) / variance - 1.0) < 0.03
+    assert float(start.abs().max()) <= bound and abs(float(start.mean())) < 1e-3
+    with pytest.raises(ConfigError, match="init"):
+        PrefixTuner(model, init="normal")
+
+
+def test_prefix_dropout_only_in_training(model: Any, batch: dict[str, torch.Tensor]) -> None:
+    plain = PrefixTuner(model, prefix_len=8, init_std=0.5)
+    with torch.no_grad():
+        reference = plain(**batch)
+    plain.remove()
+    tuner = PrefixTuner(model, prefix_len=8, init_std=0.5, dropout=0.5)
+    try:
+        with torch.no_grad():
+            assert tuner.training  # nn.Module default: dropout is live until eval()
+            dropped = [tuner(**batch), tuner(**batch)]
+            before = tuner.embedding()
+            tuner.eval()
+            evaluated = [tuner(**batch), tuner(**batch)]
+    finally:
+        tuner.remove()
+    assert not torch.allclose(dropped[0], dropped[1], atol=1e-3)
+    assert not torch.allclose(dropped[0], reference, atol=1e-3)
+    assert torch.equal(evaluated[0], evaluated[1]) and torch.equal(evaluated[0], reference)
+    assert np.array_equal(before, tuner.embedding())  # the vector never sees a mask
+    with pytest.raises(ConfigError, match="dropout"):
+        PrefixTuner(model, dropout=1.0)
+
+
+def test_positions_pooling_keeps_every_layer(model: Any) -> None:
+    tuner = PrefixTuner(model, prefix_len=5, seed=1, init="xavier")
+    tuner.remove()
+    vector, prefix = tuner.embedding("positions"), tuner.prefix.detach()
+    assert vector.dtype == np.float32 and vector.shape == (2 * 6 * 384,)
+    # Layer-major, as the reference's (2 x layers x hidden) row: layer 0 keys, layer 0 values, ...
+    assert np.array_equal(vector[:384], prefix[0, 0].mean(0).numpy())
+    assert np.array_equal(vector[384:768], prefix[0, 1].mean(0).numpy())
+    assert np.array_equal(vector[-384:], prefix[5, 1].mean(0).numpy())
+    assert np.array_equal(tuner.embedding("layers"), tuner.embedding())
+    with pytest.raises(ConfigError, match="pooling"):
+        tuner.embedding("mean")
+    empty = PrefixTuner(model, prefix_len=0)
+    empty.remove()
+    with pytest.raises(ConfigError, match="prefix_len"):
+        empty.embedding("positions")
