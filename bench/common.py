@@ -53,6 +53,7 @@ class SpaceSpec:
     overrides: dict[str, Any] = field(default_factory=dict)
     # False for the ablation variants of issue 15: the ``fused`` row keeps fusing one space per method
     fused: bool = True
+    surrogate: str = "pkg:all-minilm-l6-v2"
 
 
 @dataclass(frozen=True)
@@ -121,12 +122,24 @@ TEXTEMB_ABLATION = (
     SpaceSpec("textemb-template-centred", "textemb", {"render": "template", "center": "probe"}, fused=False),
 )
 
+# The original TaskEmb / TuPaTE recipes, pinned (new spaces get block normalisation and the
+# original TuPaTE pooling by default), and issue 15's fixes beside them at the same step budget.
+OLD_TASKEMB = {"render": "raw", "block_norm": False, "include_embeddings": True}
+OLD_TUPATE = {"render": "raw", "pooling": "layers", "init": "seeded", "prefix_dropout": 0.0}
+METHOD_ABLATION = (
+    SpaceSpec("taskemb-fute-blocks", "taskemb", {"variant": "fute", "render": "template"}, fused=False),
+    SpaceSpec("taskemb-fisher-blocks", "taskemb", {"variant": "fisher", "render": "template"}, fused=False),
+    SpaceSpec("taskemb-activation", "taskemb", {"variant": "activation", "render": "template"}, fused=False),
+    SpaceSpec("tupate-original", "tupate", {"render": "template"}, fused=False),
+)
+
 FULL_SPACES = (
     SpaceSpec("textemb", "textemb", {"render": "raw"}),
-    SpaceSpec("taskemb-fute", "taskemb", {"variant": "fute"}),
-    SpaceSpec("taskemb-fisher", "taskemb", {"variant": "fisher"}),
-    SpaceSpec("tupate", "tupate"),
+    SpaceSpec("taskemb-fute", "taskemb", {"variant": "fute", **OLD_TASKEMB}),
+    SpaceSpec("taskemb-fisher", "taskemb", {"variant": "fisher", **OLD_TASKEMB}),
+    SpaceSpec("tupate", "tupate", OLD_TUPATE),
     *TEXTEMB_ABLATION,
+    *METHOD_ABLATION,
 )
 
 
@@ -248,7 +261,9 @@ def has_subject(reg: Registry, name: str, kind: str) -> bool:
 def ensure_space(engine: Engine, spec: SpaceSpec, probe_set: str | None = None) -> None:
     """Create the space of ``spec`` unless it exists (same name: a resumed run)."""
     if spec.label not in {s.name for s, _ in engine.reg.spaces()}:
-        engine.create_space(spec.label, spec.method, overrides=dict(spec.overrides), probe_set=probe_set)
+        engine.create_space(
+            spec.label, spec.method, spec.surrogate, overrides=dict(spec.overrides), probe_set=probe_set
+        )
 
 
 def has_vector(reg: Registry, space: str, name: str, kind: str) -> bool:

@@ -97,8 +97,14 @@ INT_RANGES = {
     "grad_batch_size": (1, 4096),
     "prefix_len": (1, 512),
 }
-FLOAT_RANGES = {"lr": (0.0, 10.0), "epochs": (0.0, 1000.0)}
-CHOICES = {"variant": taskemb.VARIANTS, "pool": textemb_module.POOLS, "center": textemb_module.CENTERS}
+FLOAT_RANGES = {"lr": (0.0, 10.0), "epochs": (0.0, 1000.0), "prefix_dropout": (0.0, 0.9)}
+CHOICES = {
+    "variant": taskemb.VARIANTS,
+    "pool": textemb_module.POOLS,
+    "center": textemb_module.CENTERS,
+    "pooling": tupate.POOLINGS,
+    "init": tupate.INITS,
+}
 TRUE, FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
 
 
@@ -192,7 +198,7 @@ def dim_of(method: str, params: Any, sur: Surrogate) -> int:
         return sur.hidden_size
     if method == "taskemb":
         return taskemb.vector_dim(params, sur)  # the activation variant is not sketched
-    return 2 * int(params.prefix_len) * sur.hidden_size
+    return tupate.vector_dim(params, sur)  # 2 x layers x hidden for pooling=positions
 
 
 def space_config(
