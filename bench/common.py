@@ -113,6 +113,7 @@ class RunConfig:
 # compared (pool=normed: linear MMD in an l2 space) and centring on the probe pool's mean. The
 # plain ``textemb`` space is pinned to the original recipe (render=raw) so that it stays comparable
 # with earlier runs whatever the product's default becomes.
+TEMPLATE_L2 = {"render": "template", "pool": "normed"}
 TEXTEMB_ABLATION = (
     SpaceSpec("textemb-labels", "textemb", {"render": "labels"}, fused=False),
     SpaceSpec("textemb-template", "textemb", {"render": "template"}, fused=False),
@@ -120,6 +121,16 @@ TEXTEMB_ABLATION = (
     SpaceSpec("textemb-template-l2", "textemb", {"render": "template", "pool": "normed"}, fused=False),
     SpaceSpec("textemb-centred", "textemb", {"render": "raw", "center": "probe"}, fused=False),
     SpaceSpec("textemb-template-centred", "textemb", {"render": "template", "center": "probe"}, fused=False),
+    SpaceSpec("textemb-labels-l2", "textemb", {"render": "labels", "pool": "normed"}, fused=False),
+    # the second surrogate (5x the cost), beside MiniLM at the same reduced example budget
+    SpaceSpec("textemb-template-l2-256", "textemb", {**TEMPLATE_L2, "max_examples": 256}, fused=False),
+    SpaceSpec(
+        "mpnet-template-l2-256",
+        "textemb",
+        {**TEMPLATE_L2, "max_examples": 256},
+        fused=False,
+        surrogate="pkg:all-mpnet-base-v2",
+    ),
 )
 
 # The original TaskEmb / TuPaTE recipes, pinned (new spaces get block normalisation and the
