@@ -98,6 +98,7 @@ INT_RANGES = {
     "prefix_len": (1, 512),
 }
 FLOAT_RANGES = {"lr": (0.0, 10.0), "epochs": (0.0, 1000.0), "prefix_dropout": (0.0, 0.9)}
+ZERO_MEANS_OFF = frozenset({"epochs", "prefix_dropout"})
 CHOICES = {
     "variant": taskemb.VARIANTS,
     "pool": textemb_module.POOLS,
@@ -130,6 +131,8 @@ def check_param(method: str, key: str, raw: Any, default: Any) -> Any:
             value: Any = _as_bool(field, raw)
         elif isinstance(default, int):
             value = int_in_range(field, _as_int(raw), *INT_RANGES.get(key, (0, 2**31 - 1)))
+        elif isinstance(default, float) and key in ZERO_MEANS_OFF and _as_float(raw) == 0:
+            value = 0.0  # "off" (epochs: use train_steps; no prefix dropout), not a degenerate rate
         elif isinstance(default, float):
             value = finite_float(field, _as_float(raw), *FLOAT_RANGES.get(key, (0.0, 1e9)))
         else:
