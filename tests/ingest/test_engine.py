@@ -82,8 +82,8 @@ def test_changed_hyper_parameter_is_a_new_space(engine: Engine) -> None:
     engine.embed("taskemb-fisher", "rte", "dataset")
     fisher, fute = _vector(engine, "taskemb-fisher", "rte"), _vector(engine, "taskemb", "rte")
     assert not np.allclose(fisher, fute)  # never the same vector under another definition
-    with pytest.raises(ConfigError, match="unknown taskemb parameter 'epochs'"):
-        engine.create_space("bad", "taskemb", overrides={"epochs": 3})
+    with pytest.raises(ConfigError, match="unknown taskemb parameter 'epoch'"):
+        engine.create_space("bad", "taskemb", overrides={"epoch": 3})
 
 
 @needs_shared("datasets/taskweb", "datasets/probe/probe_pool.jsonl")
