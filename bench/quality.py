@@ -73,6 +73,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument(
         "--prompts-per-family", type=int, default=None, help="override the number of FUTE prompts"
     )
+    ap.add_argument(
+        "--transfer-spaces",
+        default=None,
+        help="comma-separated spaces the transfer part scores, alone and together (default: every complete one)",
+    )
     ap.add_argument("--out", type=Path, default=None, help="results folder (default bench/results[/quick])")
     ap.add_argument("--classifiers", default=None, help="override the comma-separated classifier tasks")
     ap.add_argument(
@@ -84,6 +89,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = ap.parse_args(argv)
     args.parts = {p for p in args.parts.split(",") if p}
     args.embed = None if args.embed is None else {e for e in args.embed.split(",") if e}
+    if args.transfer_spaces is not None:
+        args.transfer_spaces = {e for e in args.transfer_spaces.split(",") if e}
     if not args.parts <= set(PARTS):
         ap.error(f"unknown parts {sorted(args.parts - set(PARTS))}; choose from {','.join(PARTS)}")
     return args
@@ -113,9 +120,10 @@ def write_taskweb(engine: Engine, cfg: RunConfig, name: str = "taskweb.json") ->
     say(f"{name} written with {[s.label for s in done]}")
 
 
-def write_transfer(engine: Engine, cfg: RunConfig) -> None:
-    """Score transfer-aware ranking on every complete space and merge it into ``taskweb.json``."""
-    done = [s.label for s in complete_spaces(engine, cfg)]
+def write_transfer(engine: Engine, cfg: RunConfig, only: set[str] | None = None) -> None:
+    """Score transfer-aware ranking on every complete space (or the complete ones of ``only``) and
+    merge it into ``taskweb.json``."""
+    done = [s.label for s in complete_spaces(engine, cfg) if only is None or s.label in only]
     if not done:
         say("transfer: no complete space yet; skipped")
         return
@@ -135,6 +143,7 @@ def run(
     reverse: bool = False,
     partial: bool = False,
     rotate: int = 0,
+    transfer_spaces: set[str] | None = None,
 ) -> None:
     """Run the chosen parts in dependency order, writing and checking each result file.
 
@@ -147,6 +156,7 @@ def run(
         partial: Sketch fidelity over the tasks captured so far (a run cut short).
         reverse: Embed tasks last to first (so two processes filling one space meet in the middle).
         rotate: Start at this task index (wrapping round), for a third process.
+        transfer_spaces: Spaces the transfer part scores (None: every complete one).
     """
     out, started = cfg.out_dir, time.perf_counter()
     specs = [s for s in cfg.spaces if embed is None or s.label in embed]
@@ -175,7 +185,7 @@ def run(
                 embed_space(engine, spec, tasks, "default")
                 write_taskweb(engine, cfg)
     if "transfer" in parts:
-        write_transfer(engine, cfg)
+        write_transfer(engine, cfg, transfer_spaces)
     if "prompts" in parts:
         doc = merge_json(out / "unified.json", {**run_prompts(engine, cfg, fute), "config": cfg.to_dict()})
         check_unified(doc, {"prompts"})
@@ -213,6 +223,7 @@ def main(argv: list[str] | None = None) -> int:
             args.reverse,
             args.sketch_partial,
             args.rotate,
+            args.transfer_spaces,
         )
     finally:
         if args.home is None:
