@@ -27,6 +27,7 @@ from bench.taskweb_data import (
 )
 from ingest.engine import Engine
 from query.service import QueryOptions, query_sources
+from query.transfer_query import TransferOptions
 from registry.api import Registry
 from registry.models import Dataset, Embedding, EmbeddingSpace
 
@@ -82,7 +83,9 @@ def ranked_sources(reg: Registry, spaces: tuple[str, ...], targets: list[str], n
     """
     orders: Orders = {}
     for target in targets:
-        opts = QueryOptions(k=n_tasks - 1, spaces=spaces)
+        # similarity only: once the transfer part has imported TaskWeb's results into this registry,
+        # the product's default ("auto") would rank transfer-aware, and these rows are the spaces alone
+        opts = QueryOptions(k=n_tasks - 1, spaces=spaces, transfer=TransferOptions(ranking="similarity"))
         orders[target] = [r["name"] for r in query_sources(reg, target, opts)["results"]]
     return orders
 
