@@ -31,7 +31,8 @@ class TextEmbParams:
     max_length: int = 128
     max_examples: int = 1000
     seed: int = 0
-    pool: str = "mean"
+    # the mean of unit example vectors in an l2 space (linear MMD): docs/BENCHMARKS.md, section 1c
+    pool: str = "normed"
     center: str = "none"
 
     def to_dict(self) -> dict[str, Any]:
@@ -173,7 +174,7 @@ def _as_float(raw: Any) -> Any:
 
 
 # What new spaces read (issue 15): chosen by the ablation of docs/BENCHMARKS.md, section 1c.
-DEFAULT_RENDER = "raw"
+DEFAULT_RENDER = "template"
 LEGACY_RENDER = "raw"  # spaces created before rendering existed read the raw texts
 
 
