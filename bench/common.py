@@ -53,6 +53,8 @@ class SpaceSpec:
     overrides: dict[str, Any] = field(default_factory=dict)
     # False for the ablation variants of issue 15: the ``fused`` row keeps fusing one space per method
     fused: bool = True
+    # the new recipe of each method (issue 15): fused in its own row, ``fused-new``
+    fused_new: bool = False
     surrogate: str = "pkg:all-minilm-l6-v2"
 
 
@@ -118,7 +120,7 @@ TEXTEMB_ABLATION = (
     SpaceSpec("textemb-labels", "textemb", {"render": "labels"}, fused=False),
     SpaceSpec("textemb-template", "textemb", {"render": "template"}, fused=False),
     SpaceSpec("textemb-l2", "textemb", {"render": "raw", "pool": "normed"}, fused=False),
-    SpaceSpec("textemb-template-l2", "textemb", {"render": "template", "pool": "normed"}, fused=False),
+    SpaceSpec("textemb-template-l2", "textemb", TEMPLATE_L2, fused=False, fused_new=True),
     SpaceSpec("textemb-centred", "textemb", {"render": "raw", "center": "probe"}, fused=False),
     SpaceSpec("textemb-template-centred", "textemb", {"render": "template", "center": "probe"}, fused=False),
     SpaceSpec("textemb-labels-l2", "textemb", {"render": "labels", "pool": "normed"}, fused=False),
@@ -139,9 +141,21 @@ OLD_TASKEMB = {"render": "raw", "block_norm": False, "include_embeddings": True}
 OLD_TUPATE = {"render": "raw", "pooling": "layers", "init": "seeded", "prefix_dropout": 0.0}
 METHOD_ABLATION = (
     SpaceSpec("taskemb-fute-blocks", "taskemb", {"variant": "fute", "render": "template"}, fused=False),
-    SpaceSpec("taskemb-fisher-blocks", "taskemb", {"variant": "fisher", "render": "template"}, fused=False),
-    SpaceSpec("taskemb-activation", "taskemb", {"variant": "activation", "render": "template"}, fused=False),
-    SpaceSpec("tupate-original", "tupate", {"render": "template"}, fused=False),
+    SpaceSpec(
+        "taskemb-fisher-blocks",
+        "taskemb",
+        {"variant": "fisher", "render": "template"},
+        fused=False,
+        fused_new=True,
+    ),
+    SpaceSpec(
+        "taskemb-activation",
+        "taskemb",
+        {"variant": "activation", "render": "template"},
+        fused=False,
+        fused_new=True,
+    ),
+    SpaceSpec("tupate-original", "tupate", {"render": "template"}, fused=False, fused_new=True),
 )
 
 FULL_SPACES = (
