@@ -131,7 +131,8 @@ def noise_warning(answer: dict[str, Any]) -> str | None:
     else:
         if first["score"] - second["score"] >= NOISE_COSINE:
             return None
-        gap = f"within {NOISE_COSINE} cosine similarity"
+        # scores are cosines, or minus squared distances in an l2 space (TextEmb's default)
+        gap = f"within {NOISE_COSINE} in score"
     return f"the top two results ({first['name']}, {second['name']}) are {gap}: treat them as tied"
 
 

@@ -76,7 +76,7 @@ def test_near_tie_at_the_top_is_flagged(budget_reg: Registry) -> None:
     assert sorted(r["name"] for r in tied["results"]) == ["far", "small"]
     first, second = (r["name"] for r in tied["results"])
     assert tied["warnings"] == [
-        f"the top two results ({first}, {second}) are within 0.01 cosine similarity: treat them as tied"
+        f"the top two results ({first}, {second}) are within 0.01 in score: treat them as tied"
     ]
 
 
