@@ -74,8 +74,10 @@ def test_centring_subtracts_the_probe_pool_mean_fixed_at_creation(world: tuple[R
     reg, eng = world
     with pytest.raises(ConfigError, match="needs a probe set; add --probe NAME"):
         eng.create_space("c0", "textemb", overrides={"center": "probe"})
-    eng.create_space("plain", "textemb", overrides={"render": "labels"})
-    eng.create_space("centred", "textemb", overrides={"render": "labels", "center": "probe"}, probe_set="p")
+    # cosine spaces (pool=mean): centring is a translation, which an l2 distance would not see
+    eng.create_space("plain", "textemb", overrides={"render": "labels", "pool": "mean"})
+    cfg = {"render": "labels", "pool": "mean", "center": "probe"}
+    eng.create_space("centred", "textemb", overrides=cfg, probe_set="p")
     with reg.db.read() as s:
         params = get_space(s, "centred").params
         subject = get_subject(s, "nli").id
@@ -83,15 +85,22 @@ def test_centring_subtracts_the_probe_pool_mean_fixed_at_creation(world: tuple[R
     reference = np.asarray(params["reference_mean"], dtype=np.float32)
     probes = [{"text": f"probe sentence number {i} about the weather", "text_pair": None} for i in range(12)]
     sur = eng.surrogate("pkg:all-minilm-l6-v2")
-    again = embed(sur, "textemb", method_params("textemb"), "classification", probes, 1, EmbedView("labels"))
+    again = embed(
+        sur,
+        "textemb",
+        method_params("textemb", {"pool": "mean"}),
+        "classification",
+        probes,
+        1,
+        EmbedView("labels"),
+    )
     assert np.allclose(reference, again, atol=1e-5)  # the probes' TextEmb under the space's rendering
     for space in ("plain", "centred"):
         eng.embed(space, "nli", "dataset")
     plain, centred = reg.vector_of("plain", subject), reg.vector_of("centred", subject)
     view = EmbedView("labels", ["contradiction", "entailment"])
-    direct = embed(
-        sur, "textemb", method_params("textemb"), "pair-classification", _examples(reg, "nli"), 2, view
-    )
+    mean = method_params("textemb", {"pool": "mean"})
+    direct = embed(sur, "textemb", mean, "pair-classification", _examples(reg, "nli"), 2, view)
     assert np.allclose(plain, direct / np.linalg.norm(direct), atol=1e-5)  # cosine spaces store unit vectors
     shifted = direct - reference
     assert np.allclose(centred, shifted / np.linalg.norm(shifted), atol=1e-5)
@@ -108,9 +117,10 @@ def test_fingerprint_changes_with_render_reference_and_surrogate(world: tuple[Re
         base = get_space(s, "plain")
         centred = get_space(s, "centred")
     sur = eng.surrogate("pkg:all-minilm-l6-v2")
-    cfg = space_config("x", "textemb", sur, {"render": "labels"})
+    cfg = space_config("x", "textemb", sur, {"render": "labels", "pool": "mean"})
     assert fingerprint(cfg, None) == base.fingerprint
-    assert fingerprint(space_config("x", "textemb", sur, {"render": "template"}), None) != base.fingerprint
+    changed = space_config("x", "textemb", sur, {"render": "template", "pool": "mean"})
+    assert fingerprint(changed, None) != base.fingerprint
     moved = dict(centred.params, reference_mean=[0.0] * 384)
     probe_hash = "h"
     with_ref = replace(cfg, params=centred.params)
@@ -130,8 +140,8 @@ def test_reembed_moves_the_registry_to_the_new_recipe_with_nothing_lost(
     world: tuple[Registry, Engine],
 ) -> None:
     reg, eng = world
-    eng.create_space("old-default", "textemb", overrides={"render": "raw"})
-    eng.create_space("new-default", "textemb", overrides={"render": "template", "pool": "normed"})
+    eng.create_space("old-default", "textemb", overrides={"render": "raw", "pool": "mean"})  # the old recipe
+    eng.create_space("new-default", "textemb")  # today's defaults: template rendering, normed l2 mean
     for name in ("nli", "reviews"):
         eng.embed("old-default", name, "dataset")
     before = {n: reg.vector_of("old-default", _id(reg, n)).copy() for n in ("nli", "reviews")}

@@ -26,7 +26,8 @@ def build_home(home: Path) -> Settings:
     for name, source in DATASETS.items():
         register_dataset(reg, DatasetRequest(source=source, name=name, limit=16, tags=(("family", name),)))
     engine = Engine(reg, threads=1)
-    engine.create_space(SPACE, "textemb", overrides={"max_examples": 8})
+    # a cosine space (pool=mean): the zero-vector refusal is a property of cosine spaces
+    engine.create_space(SPACE, "textemb", overrides={"max_examples": 8, "pool": "mean"})
     for name in DATASETS:
         engine.embed(SPACE, name, "dataset")
     import_transfers(reg, [{"source": "sst2", "target": "rte", "score": 0.5}], origin="test")
