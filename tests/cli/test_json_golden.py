@@ -149,16 +149,23 @@ def http_outputs(home: Path) -> dict[str, str]:
     return out
 
 
-# ISO times (JSON and str() forms): stored creation/job times differ on every run
-TIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d+)?([+-]\d{2}:\d{2}|Z)?")
+# ISO times (JSON and str() forms): stored creation/job times differ on every run; the placeholder
+# keeps the form (``T`` or space separator, offset or none), so a change of form still shows
+TIME = re.compile(r"\d{4}-\d{2}-\d{2}([T ])\d{2}:\d{2}:\d{2}(\.\d+)?([+-]\d{2}:\d{2}|Z)?")
 # measured durations; sizes of files on disk (SQLite pages and FAISS files depend on write timing)
 VARYING = re.compile(r'("(?:seconds|index_bytes|database|indexes|models)": ?)[0-9.e+-]+')
+
+
+def _time(match: re.Match[str]) -> str:
+    """The placeholder of one time: ``<TIME>`` for ISO 8601, ``<TIME str>`` for ``str(datetime)``."""
+    form = "" if match[1] == "T" else " str"
+    return f"<TIME{form}{' tz' if match[3] else ''}>"
 
 
 def normalise(text: str, home: Path) -> str:
     """Replace the run's home folder, times, durations and file sizes by placeholders."""
     text = text.replace(str(home), "<HOME>")
-    text = TIME.sub("<TIME>", text)
+    text = TIME.sub(_time, text)
     return VARYING.sub(r'\1"<VARIES>"', text)
 
 
