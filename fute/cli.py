@@ -230,14 +230,10 @@ def quiet_libraries() -> None:
     import os
 
     route_warnings_to_log()  # a library's warning is not the user's business unless --debug
-    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-    try:
-        from transformers.utils import logging as hf_logging
-    except ImportError:  # pragma: no cover - transformers is a dependency
-        return
-    hf_logging.set_verbosity_error()
-    hf_logging.disable_progress_bar()
+    # Set through the environment, which transformers and huggingface_hub read when they are first
+    # imported: importing them here would cost every command (even `--help`) seconds of start-up.
+    os.environ["TRANSFORMERS_VERBOSITY"] = "error"
+    os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -7,36 +7,17 @@ import json
 import sys
 from typing import Any
 
-from fute.cli_common import Leaf, print_json
+from fute.cli_common import Leaf, embed_into, parse_tags, print_json
 from fute.cli_types import int_range
 from ingest.formats import FORMATS, ColumnMap
 from ingest.probes import DEFAULT_POOL, ProbeRequest, create_probe_set
 from ingest.register import DatasetRequest, register_dataset
 from ingest.sampling import DEFAULT_LIMIT
 from ingest.starter import ensure_default_probe_set, register_starter
+from registry import catalogue_reads
 from registry.api import Registry
-from registry.errors import AlreadyExistsError, DuplicateDataError, InvalidDataError
-from registry.listing import list_datasets, list_probe_sets, show_dataset
+from registry.errors import AlreadyExistsError, DuplicateDataError
 from registry.settings import Settings
-
-
-def parse_tags(values: list[str], flag: str = "--tag") -> tuple[tuple[str, str], ...]:
-    """``key=value`` strings to pairs.
-
-    Args:
-        values: The raw flag values.
-        flag: The flag they came from, named in the error (``--tag``, ``--where``).
-
-    Raises:
-        InvalidDataError: A value without ``=`` or with an empty key.
-    """
-    out = []
-    for raw in values:
-        key, sep, value = raw.partition("=")
-        if not sep or not key.strip() or not value.strip():
-            raise InvalidDataError(f"{flag} needs key=value, got {raw!r}")
-        out.append((key.strip(), value.strip()))
-    return tuple(out)
 
 
 def cmd_ingest_dataset(args: argparse.Namespace, settings: Settings) -> int:
@@ -67,7 +48,6 @@ def cmd_ingest_dataset(args: argparse.Namespace, settings: Settings) -> int:
         print(f"fute: warning: {warning}", file=sys.stderr)
     embedded = []
     if args.space:
-        from fute.cli_embed import embed_into
         from ingest.engine import Engine
 
         embedded = embed_into(Engine(reg), args.space, result.name, "dataset", args.json)
@@ -107,8 +87,7 @@ def cmd_ingest_starter(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_datasets_list(args: argparse.Namespace, settings: Settings) -> int:
     """``fute datasets list``."""
-    with Registry.open(settings).db.read() as session:
-        rows = list_datasets(session)
+    rows = catalogue_reads.datasets(Registry.open(settings))
     if args.json:
         print_json(rows)
         return 0
@@ -123,8 +102,7 @@ def cmd_datasets_list(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_datasets_show(args: argparse.Namespace, settings: Settings) -> int:
     """``fute datasets show NAME``."""
-    with Registry.open(settings).db.read() as session:
-        info = show_dataset(session, args.name)
+    info = catalogue_reads.dataset_info(Registry.open(settings), args.name)
     if args.json:
         print_json(info)
         return 0
@@ -150,8 +128,7 @@ def cmd_probes_create(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_probes_list(args: argparse.Namespace, settings: Settings) -> int:
     """``fute probes list``."""
-    with Registry.open(settings).db.read() as session:
-        rows = list_probe_sets(session)
+    rows = catalogue_reads.probe_sets(Registry.open(settings))
     if args.json:
         print_json(rows)
         return 0

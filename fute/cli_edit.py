@@ -14,8 +14,7 @@ import argparse
 import sys
 from typing import Any
 
-from fute.cli_common import Leaf, print_json
-from fute.cli_data import parse_tags
+from fute.cli_common import Leaf, parse_tags, print_json
 from registry.api import Registry
 from registry.edits import TagRemoval, edit_tags, get_tags, rename_subject, vector_count
 from registry.errors import ConfigError, InvalidDataError

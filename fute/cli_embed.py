@@ -7,55 +7,27 @@ import json
 import sys
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from fute.cli_common import Leaf, print_json
-from fute.cli_data import parse_tags
+from fute.cli_common import Leaf, embed_into, parse_params, parse_tags, print_json
 from fute.cli_ray import add_ray_arguments, ray_options
-from ingest.blackbox.factory import MODEL_KINDS
 from ingest.catalogue import load_catalogue
-from ingest.embed_all import embed_all
-from ingest.engine import Engine
-from ingest.jobs import run_catalogue
-from ingest.methods.catalog import METHODS
-from ingest.ray_jobs import run_catalogue_ray
-from ingest.setup import register_model, register_prompt
-from ingest.surrogate import DEFAULT_SURROGATE
+from ingest.names import DEFAULT_SURROGATE, METHODS, MODEL_KINDS
 from query.service import parse_where
 from registry.api import Registry
 from registry.errors import InvalidDataError, SourceUnavailableError
 from registry.faiss_index import INDEX_TYPES
 from registry.settings import Settings
 
-
-def parse_params(values: list[str]) -> dict[str, str]:
-    """``key=value`` hyper-parameter overrides.
-
-    Raises:
-        InvalidDataError: A value without ``=``.
-    """
-    pairs = parse_tags(values)
-    return dict(pairs)
+if TYPE_CHECKING:
+    from ingest.engine import Engine
 
 
-def embed_into(
-    engine: Engine, spaces: list[str], name: str, kind: str, as_json: bool
-) -> list[dict[str, Any]]:
-    """Embed one subject into each named space; returns one summary per space."""
-    out = []
-    for space in spaces:
-        res = engine.embed(space, name, kind)
-        out.append(
-            {
-                "space": space,
-                "embedding_id": res.embedding_id,
-                "seconds": round(res.seconds, 2),
-                "blackbox_queries": res.blackbox_queries,
-            }
-        )
-        if not as_json:
-            print(f"embedded {name} in {space} ({res.seconds:.1f} s)", file=sys.stderr)
-    return out
+def _engine(reg: Registry) -> Engine:
+    """The embedding engine; imported here, on first use, because it loads torch and transformers."""
+    from ingest.engine import Engine
+
+    return Engine(reg)
 
 
 def cmd_spaces_create(args: argparse.Namespace, settings: Settings) -> int:
@@ -63,7 +35,7 @@ def cmd_spaces_create(args: argparse.Namespace, settings: Settings) -> int:
     overrides: dict[str, Any] = parse_params(args.param)
     if args.dim is not None:
         overrides["dim"] = args.dim
-    space = Engine(Registry.open(settings)).create_space(
+    space = _engine(Registry.open(settings)).create_space(
         args.name, args.method, args.surrogate, overrides, args.probe, args.index
     )
     row = {
@@ -83,13 +55,15 @@ def cmd_spaces_create(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_ingest_model(args: argparse.Namespace, settings: Settings) -> int:
     """``fute ingest model SOURCE --name N [--space S]``."""
+    from ingest.setup import register_model  # loads the engine (torch)
+
     reg = Registry.open(settings)
     model_id = register_model(reg, args.name, args.source, args.kind, parse_tags(args.tag))
     out = {
         "name": args.name,
         "id": model_id,
         "kind": args.kind,
-        "embeddings": embed_into(Engine(reg), args.space, args.name, "model", args.json),
+        "embeddings": embed_into(_engine(reg), args.space, args.name, "model", args.json),
     }
     print_json(out) if args.json else print(f"registered model {args.name} ({args.kind})")
     return 0
@@ -111,11 +85,13 @@ def cmd_ingest_prompt(args: argparse.Namespace, settings: Settings) -> int:
         "tags": dict(parse_tags(args.tag)),
         "llm_kind": args.llm_kind,
     }
+    from ingest.setup import register_prompt  # loads the engine (torch)
+
     prompt_id = register_prompt(reg, entry)
     out = {
         "name": args.name,
         "id": prompt_id,
-        "embeddings": embed_into(Engine(reg), args.space, args.name, "prompt", args.json),
+        "embeddings": embed_into(_engine(reg), args.space, args.name, "prompt", args.json),
     }
     print_json(out) if args.json else print(f"registered prompt {args.name}")
     return 0
@@ -146,18 +122,20 @@ def cmd_embed(args: argparse.Namespace, settings: Settings) -> int:
         return embed_all_spaces(args, settings)
     if args.where:
         raise InvalidDataError("--where selects subjects for --all; drop it or pass --all instead of NAME")
-    out = embed_into(Engine(Registry.open(settings)), args.space, args.name, args.kind, args.json)
+    out = embed_into(_engine(Registry.open(settings)), args.space, args.name, args.kind, args.json)
     print_json(out) if args.json else None
     return 0
 
 
 def embed_all_spaces(args: argparse.Namespace, settings: Settings) -> int:
     """``fute embed --all``: one job per ``--space``; exit 1 when some subject failed."""
+    from ingest.embed_all import embed_all  # loads the engine (torch)
+
     flt = parse_where(parse_tags(args.where, "--where"))
     if args.kind:
         flt = replace(flt, kinds=(args.kind,))
     reg = Registry.open(settings)
-    engine, reports = Engine(reg), []
+    engine, reports = _engine(reg), []
     for space in args.space:
         report = embed_all(reg, engine, space, flt, show_progress=not args.json)
         reports.append(report)
@@ -179,9 +157,13 @@ def cmd_ingest_catalogue(args: argparse.Namespace, settings: Settings) -> int:
     reg = Registry.open(settings)
     cat = load_catalogue(Path(args.file))
     if args.ray is not None:
-        report = run_catalogue_ray(reg, Engine(reg), cat, ray_options(args), show=not args.json)
+        from ingest.ray_jobs import run_catalogue_ray  # loads the engine (torch) and Ray
+
+        report = run_catalogue_ray(reg, _engine(reg), cat, ray_options(args), show=not args.json)
     else:
-        report = run_catalogue(reg, Engine(reg), cat, show_progress=not args.json)
+        from ingest.jobs import run_catalogue  # loads the engine (torch)
+
+        report = run_catalogue(reg, _engine(reg), cat, show_progress=not args.json)
     if args.json:
         print_json(report.to_dict())
     else:

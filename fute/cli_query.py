@@ -6,8 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from fute.cli_common import Leaf, print_json
-from fute.cli_data import parse_tags
+from fute.cli_common import Leaf, parse_tags, print_json
 from fute.cli_show import show_answer
 from fute.cli_transfer import SOURCES_HELP, add_param_flags, add_source_flags, params_from, transfer_options
 from fute.cli_types import int_range

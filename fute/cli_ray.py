@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ingest.ray_jobs import RayOptions
-from ingest.ray_probes import ProbeOptions
-from ingest.ray_worker import WorkerOptions
+if TYPE_CHECKING:  # these modules load the engine (torch): imported only when a Ray job runs
+    from ingest.ray_jobs import RayOptions
 
 LOCAL = "local"
 
@@ -39,6 +38,10 @@ def add_ray_arguments(p: Any) -> None:
 
 def ray_options(args: argparse.Namespace) -> RayOptions:
     """RayOptions from the parsed flags."""
+    from ingest.ray_jobs import RayOptions
+    from ingest.ray_probes import ProbeOptions
+    from ingest.ray_worker import WorkerOptions
+
     worker = WorkerOptions(
         lease_s=args.lease_s, max_attempts=args.max_attempts, threads=max(1, int(args.ray_cpus))
     )

@@ -7,18 +7,13 @@ from typing import Any
 
 from fute.cli_common import Leaf, print_json
 from registry.api import Registry
-from registry.recall import measure_recall
+from registry.catalogue_reads import space_recall
 from registry.settings import Settings
-from registry.spaces import get_space
 
 
 def cmd_recall(args: argparse.Namespace, settings: Settings) -> int:
     """Measure recall on a sample of the space's own vectors; exit 1 below ``--min``."""
-    reg = Registry.open(settings)
-    with reg.db.read() as session:
-        space = get_space(session, args.space)
-        index = reg.indexes.load(session, space).index
-        report = measure_recall(session, space, index, sample=args.sample, k=args.k)
+    report = space_recall(Registry.open(settings), args.space, sample=args.sample, k=args.k)
     if args.json:
         print_json(report.to_dict())
     else:

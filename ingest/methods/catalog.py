@@ -15,13 +15,12 @@ import transformers
 from ingest.methods import taskemb, tupate
 from ingest.methods import textemb as textemb_module
 from ingest.methods.textemb import example_inputs, textemb
+from ingest.names import METHODS as METHODS  # re-exported: its historic home
 from ingest.render import RENDERS, render_examples
 from ingest.surrogate import Surrogate
 from registry.errors import ConfigError, InvalidDataError
 from registry.spaces import SpaceConfig
 from registry.validate import MAX_SEED, finite_float, int_in_range, shown
-
-METHODS = ("textemb", "taskemb", "tupate")
 
 
 @dataclass(frozen=True)
