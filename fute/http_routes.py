@@ -13,15 +13,27 @@ from typing import Annotated, Any, Literal, cast
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi import Path as FastPath
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import func, select
 
 from fute.http_transfer import transfer_options, transfer_params
 from query import service as qs
+from query.answers import (
+    DatasetDetail,
+    DatasetPage,
+    EvalReport,
+    Health,
+    JobPage,
+    JobRow,
+    ProbeSetRow,
+    QueryAnswer,
+    SpaceRow,
+    Stats,
+)
 from query.transfer_query import TransferOptions
 from query.transfer_rank import TransferParams
 from registry.api import Registry
-from registry.listing import list_datasets, list_probe_sets, show_dataset
-from registry.models import Job, JobEntry
+from registry.job_listing import EntriesWanted, list_jobs
+from registry.job_listing import get_job as get_job_record
+from registry.listing import DatasetFilter, dataset_detail, page_datasets, probe_sets
 
 MAX_LIMIT = 500
 MAX_K = 100
@@ -111,31 +123,6 @@ def space_row(space: Any, n_embeddings: int) -> dict[str, Any]:
     }
 
 
-def job_dict(job: Job) -> dict[str, Any]:
-    """Public fields of one job row."""
-    stamps = ("created_at", "started_at", "updated_at", "finished_at")
-    out: dict[str, Any] = {
-        "id": job.id,
-        "kind": job.kind,
-        "status": job.status,
-        "n_total": job.n_total,
-        "n_done": job.n_done,
-        "n_failed": job.n_failed,
-        "params": job.params,
-        "error": job.error,
-    }
-    for name in stamps:
-        value = getattr(job, name)
-        out[name] = value.isoformat() if value is not None else None
-    return out
-
-
-def job_entries(session: Any, job_id: int) -> list[dict[str, Any]]:
-    """The entries of one job, in the order they ran."""
-    rows = session.scalars(select(JobEntry).where(JobEntry.job_id == job_id).order_by(JobEntry.id))
-    return [{"key": e.key, "status": e.status, "error": e.error, "seconds": e.seconds} for e in rows]
-
-
 def catalogue_router() -> APIRouter:
     """Routes: ``/health``, ``/spaces``, ``/datasets``, ``/probes``, ``/stats``.
 
@@ -144,17 +131,17 @@ def catalogue_router() -> APIRouter:
     """
     router = APIRouter(tags=["catalogue"])
 
-    @router.get("/health")
+    @router.get("/health", response_model=Health)
     def health() -> dict[str, bool]:
         """Liveness: the server answers."""
         return {"ok": True}
 
-    @router.get("/spaces")
+    @router.get("/spaces", response_model=list[SpaceRow])
     def spaces(reg: Reg) -> list[dict[str, Any]]:
         """Embedding spaces, as ``fute spaces list --json``."""
         return [space_row(s, n) for s, n in reg.spaces()]
 
-    @router.get("/datasets")
+    @router.get("/datasets", response_model=DatasetPage)
     def datasets(
         reg: Reg,
         limit: Limit = 50,
@@ -163,29 +150,21 @@ def catalogue_router() -> APIRouter:
         tag: Annotated[list[str] | None, Query(description="key=value, repeatable (all must match)")] = None,
     ) -> dict[str, Any]:
         """Registered datasets, by name, one page at a time."""
-        pairs = parse_pairs(tag, "tag")
-        with reg.db.read() as session:
-            rows = list_datasets(session)
-        rows = [
-            r
-            for r in rows
-            if (fmt is None or r["format"] == fmt) and all(v in r["tags"].get(k, []) for k, v in pairs)
-        ]
-        return {"items": rows[offset : offset + limit], "total": len(rows), "limit": limit, "offset": offset}
+        page = page_datasets(reg, limit, offset, DatasetFilter(fmt, parse_pairs(tag, "tag")))
+        items = [d.as_dict() for d in page.items]
+        return {"items": items, "total": page.total, "limit": limit, "offset": offset}
 
-    @router.get("/datasets/{name}")
+    @router.get("/datasets/{name}", response_model=DatasetDetail)
     def dataset(reg: Reg, name: str) -> dict[str, Any]:
         """One dataset with an example preview and its embeddings (404 when unknown)."""
-        with reg.db.read() as session:
-            return show_dataset(session, name)
+        return dataset_detail(reg, name)
 
-    @router.get("/probes")
+    @router.get("/probes", response_model=list[ProbeSetRow])
     def probes(reg: Reg) -> list[dict[str, Any]]:
         """Probe sets with the number of spaces that use each."""
-        with reg.db.read() as session:
-            return list_probe_sets(session)
+        return probe_sets(reg)
 
-    @router.get("/stats")
+    @router.get("/stats", response_model=Stats)
     def stats(reg: Reg) -> dict[str, Any]:
         """Counts per kind and space, sizes on disk, last job."""
         return reg.stats()
@@ -201,26 +180,24 @@ def jobs_router() -> APIRouter:
     """
     router = APIRouter(tags=["jobs"])
 
-    @router.get("/jobs")
+    @router.get("/jobs", response_model=JobPage)
     def jobs(reg: Reg, limit: Limit = 50, offset: Offset = 0, entries: bool = False) -> dict[str, Any]:
         """Job rows, newest first; ``entries=true`` adds each job's entries."""
-        with reg.db.read() as session:
-            total = int(session.scalar(select(func.count()).select_from(Job)) or 0)
-            rows = session.scalars(select(Job).order_by(Job.id.desc()).offset(offset).limit(limit)).all()
-            items = [job_dict(j) for j in rows]
-            if entries:
-                for item in items:
-                    item["entries"] = job_entries(session, item["id"])
-        return {"items": items, "total": total, "limit": limit, "offset": offset}
+        page = list_jobs(reg, limit, offset, entries=EntriesWanted(first=limit if entries else 0))
+        items = [j.as_dict() for j in page.items]
+        for item in items:
+            if item["id"] in page.entries:
+                item["entries"] = [e.as_dict() for e in page.entries[item["id"]]]
+        return {"items": items, "total": page.total, "limit": limit, "offset": offset}
 
-    @router.get("/jobs/{job_id}")
+    @router.get("/jobs/{job_id}", response_model=JobRow)
     def job(reg: Reg, job_id: JobId) -> dict[str, Any]:
         """One job with its entries (key, status, error, seconds)."""
-        with reg.db.read() as session:
-            row = session.get(Job, job_id)
-            if row is None:
-                raise HTTPException(404, f"no job with id {job_id}; see GET /jobs")
-            return {**job_dict(row), "entries": job_entries(session, job_id)}
+        found = get_job_record(reg, job_id)
+        if found is None:
+            raise HTTPException(404, f"no job with id {job_id}; see GET /jobs")
+        row, entries = found
+        return {**row.as_dict(), "entries": [e.as_dict() for e in entries]}
 
     return router
 
@@ -233,7 +210,7 @@ def query_router() -> APIRouter:
     """
     router = APIRouter(tags=["query"])
 
-    @router.get("/query/sources")
+    @router.get("/query/sources", response_model=QueryAnswer)
     def sources(
         reg: Reg,
         opts: Opts,
@@ -244,17 +221,17 @@ def query_router() -> APIRouter:
         """Datasets to transfer from for a target dataset (transfer-aware when results are recorded)."""
         return qs.query_sources(reg, target, replace(opts, transfer=transfer), include_models=include_models)
 
-    @router.get("/query/models")
+    @router.get("/query/models", response_model=QueryAnswer)
     def models(reg: Reg, opts: Opts, target: Target) -> dict[str, Any]:
         """Models that fit a target dataset."""
         return qs.query_models(reg, target, opts)
 
-    @router.get("/query/prompts")
+    @router.get("/query/prompts", response_model=QueryAnswer)
     def prompts(reg: Reg, opts: Opts, target: Target, llm: str | None = None) -> dict[str, Any]:
         """Prompt+LLM pairs that fit a target dataset (optionally on one LLM)."""
         return qs.query_prompts(reg, target, opts, llm=llm)
 
-    @router.get("/query/similar")
+    @router.get("/query/similar", response_model=QueryAnswer)
     def similar(
         reg: Reg,
         opts: Opts,
@@ -264,13 +241,13 @@ def query_router() -> APIRouter:
         """Subjects nearest to a named subject."""
         return qs.query_similar(reg, name, opts, kind=kind)
 
-    @router.post("/query/vector")
+    @router.post("/query/vector", response_model=QueryAnswer)
     def vector(reg: Reg, body: VectorQuery) -> dict[str, Any]:
         """Subjects nearest to a raw vector in one space."""
         opts = qs.QueryOptions(k=body.k, where=parse_pairs(body.where, "where"), explain=body.explain)
         return qs.query_vector(reg, body.space, body.vector, opts)
 
-    @router.get("/eval")
+    @router.get("/eval", response_model=EvalReport)
     def evaluate(
         reg: Reg,
         params: Annotated[TransferParams, Depends(transfer_params)],

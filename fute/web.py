@@ -14,7 +14,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse, HTMLResponse, Response
-from sqlalchemy import select
 
 from fute import web_data as wd
 from fute import web_pages as pages
@@ -24,9 +23,8 @@ from fute.map_render import map_svg
 from query import service as qs
 from query.taskmap import MapPoint, build_map, check_color, map_space
 from registry.api import Registry
-from registry.catalog import tags_of
 from registry.errors import NotFoundError, RegistryError
-from registry.models import Subject
+from registry.subject_listing import tag_keys
 
 STATIC = Path(__file__).with_name("web_static")
 STATIC_FILES = {"app.css": "text/css", "app.js": "text/javascript"}
@@ -58,9 +56,7 @@ def _space_names(reg: Registry) -> list[str]:
 
 
 def _colour_choices(reg: Registry) -> list[str]:
-    with reg.db.read() as session:
-        keys = {k for t in tags_of(session, list(session.scalars(select(Subject.id)))).values() for k in t}
-    return ["kind", *(f"tag:{k}" for k in sorted(keys))]
+    return ["kind", *(f"tag:{k}" for k in tag_keys(reg))]
 
 
 def _point_href(space: str) -> Callable[[MapPoint], str]:
@@ -68,16 +64,14 @@ def _point_href(space: str) -> Callable[[MapPoint], str]:
 
 
 def _list(reg: Registry, flt: wd.ListFilter) -> str:
-    with reg.db.read() as session:
-        every = wd.list_subjects(session, wd.ListFilter())
-        facets = wd.facets(session)
+    every = wd.list_subjects(reg, wd.ListFilter())
+    facets = wd.facets(every)
     counts = {k: sum(r["kind"] == k for r in every) for k in wd.KINDS}
     return pages.list_page([r for r in every if flt.keep(r)], flt, facets, counts)
 
 
 def _subject(reg: Registry, kind: str, name: str, wanted: str | None) -> str:
-    with reg.db.read() as session:
-        info = wd.subject_info(session, kind, name)
+    info = wd.subject_info(reg, kind, name)
     choice = wd.pick_space(reg, [e["space"] for e in info["embeddings"]], wanted)
     if choice is None:
         return pages.subject_page(info, None, {}, "")
@@ -143,11 +137,7 @@ def web_router() -> APIRouter:
 
     @router.get("/ui/jobs", response_class=HTMLResponse)
     def jobs(reg: Reg) -> Response:
-        def render() -> str:
-            with reg.db.read() as session:
-                return report.jobs_page(wd.recent_jobs(session))
-
-        return guarded(render)
+        return guarded(lambda: report.jobs_page(wd.recent_jobs(reg)))
 
     @router.get("/ui/static/{file}")
     def static(file: str) -> Response:

@@ -7,16 +7,12 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
-
-from fute.http_routes import job_dict, job_entries
 from query import service as qs
 from query.space_choice import SpaceChoice, choose_spaces
 from registry.api import Registry
-from registry.catalog import get_subject, tags_of
 from registry.errors import RegistryError
-from registry.models import Dataset, Embedding, EmbeddingSpace, Job, ModelEntry, Prompt, Subject
+from registry.job_listing import EntriesWanted, list_jobs
+from registry.subject_listing import SubjectRow, subject_detail, subject_rows
 
 KINDS = ("dataset", "model", "prompt")
 MAX_ENTRIES = 500  # entries shown per job: a big catalogue job must not make a megabyte page
@@ -51,94 +47,75 @@ class ListFilter:
         return not needle or any(needle in s.lower() for s in haystack)
 
 
-def _details(session: Session) -> dict[int, tuple[str | None, str]]:
-    """Per subject id: (format, one-line detail) - examples of a dataset, kind of a model, LLM of a prompt."""
-    out: dict[int, tuple[str | None, str]] = {}
-    for ds in session.scalars(select(Dataset)):
-        out[ds.id] = (ds.task_format, f"{ds.n_examples} examples")
-    for m in session.scalars(select(ModelEntry)):
-        out[m.id] = (None, f"{m.model_kind} model")
-    llms = dict(session.execute(select(ModelEntry.id, ModelEntry.name)).all())
-    for p in session.scalars(select(Prompt)):
-        out[p.id] = (None, f"prompt on {llms.get(p.llm_id, '?')}")
-    return out
+def _row(row: SubjectRow) -> dict[str, Any]:
+    """A subject row as the list page reads it."""
+    return {
+        "name": row.name,
+        "kind": row.kind,
+        "format": row.format,
+        "tags": row.tags,
+        "detail": row.detail,
+        "spaces": list(row.spaces),
+    }
 
 
-def list_subjects(session: Session, flt: ListFilter) -> list[dict[str, Any]]:
+def list_subjects(reg: Registry, flt: ListFilter) -> list[dict[str, Any]]:
     """Every subject passing the filter, by kind then name, with tags, format and its spaces.
+
+    Args:
+        reg: The registry.
+        flt: The list page's filter.
 
     Returns:
         Rows ``{"name", "kind", "format", "tags", "detail", "spaces"}``.
     """
-    subjects = session.execute(
-        select(Subject.id, Subject.name, Subject.kind).order_by(Subject.kind, Subject.name)
-    ).all()
-    tags = tags_of(session, [s[0] for s in subjects])
-    details = _details(session)
-    spaces: dict[int, list[str]] = {}
-    for sid, space in session.execute(
-        select(Embedding.subject_id, EmbeddingSpace.name).join(
-            EmbeddingSpace, EmbeddingSpace.id == Embedding.space_id
-        )
-    ):
-        spaces.setdefault(sid, []).append(space)
-    rows = []
-    for sid, name, kind in subjects:
-        fmt, detail = details.get(sid, (None, ""))
-        row = {
-            "name": name,
-            "kind": kind,
-            "format": fmt,
-            "tags": tags[sid],
-            "detail": detail,
-            "spaces": sorted(spaces.get(sid, [])),
-        }
-        if flt.keep(row):
-            rows.append(row)
-    return rows
+    return [row for row in map(_row, subject_rows(reg)) if flt.keep(row)]
 
 
-def facets(session: Session) -> dict[str, list[str]]:
-    """Choices of the list filters: formats and tag keys=values present in the catalogue."""
-    formats = sorted(set(session.scalars(select(Dataset.task_format))))
-    all_tags = tags_of(session, list(session.scalars(select(Subject.id))))
-    pairs = sorted({f"{k}={v}" for t in all_tags.values() for k, vs in t.items() for v in vs})
+def facets(rows: list[dict[str, Any]]) -> dict[str, list[str]]:
+    """Choices of the list filters: formats and tag keys=values present in the catalogue.
+
+    Args:
+        rows: ``list_subjects`` rows of the whole catalogue (no filter).
+
+    Returns:
+        ``{"formats": [...], "tags": ["key=value", ...]}``, each sorted.
+    """
+    formats = sorted({r["format"] for r in rows if r["kind"] == "dataset"})
+    pairs = sorted({f"{k}={v}" for r in rows for k, vs in r["tags"].items() for v in vs})
     return {"formats": formats, "tags": pairs}
 
 
-def subject_info(session: Session, kind: str, name: str) -> dict[str, Any]:
+def subject_info(reg: Registry, kind: str, name: str) -> dict[str, Any]:
     """Metadata of one subject and the provenance of each of its embeddings.
+
+    Args:
+        reg: The registry.
+        kind: ``dataset``, ``model`` or ``prompt``.
+        name: Subject name.
+
+    Returns:
+        ``{"name", "kind", "created_at", <fields of its kind>, "tags", "embeddings"}``.
 
     Raises:
         SubjectNotFoundError: Unknown kind or name.
     """
-    subject = get_subject(session, name, kind)
+    detail = subject_detail(reg, kind, name)
     meta: dict[str, Any] = {
-        "name": subject.name,
-        "kind": subject.kind,
-        "created_at": subject.created_at.isoformat(),
+        "name": detail.name,
+        "kind": detail.kind,
+        "created_at": detail.created_at.isoformat(),
     }
-    if isinstance(subject, Dataset):
-        meta |= {"format": subject.task_format, "source": subject.source, "n_examples": subject.n_examples,
-                 "label_set": subject.label_set, "content_hash": subject.content_hash, "sampling": subject.sampling}  # fmt: skip
-    elif isinstance(subject, ModelEntry):
-        meta |= {"model_kind": subject.model_kind, "source": subject.source, "label_set": subject.label_set}
-    elif isinstance(subject, Prompt):
-        llm = session.get(ModelEntry, subject.llm_id)
-        meta |= {
-            "llm": llm.name if llm else None,
-            "template": subject.template,
-            "verbalizers": subject.verbalizers,
-        }
-    meta["tags"] = tags_of(session, [subject.id])[subject.id]
-    rows = session.execute(
-        select(EmbeddingSpace.name, EmbeddingSpace.method, Embedding.provenance, Embedding.created_at)
-        .join(Embedding, Embedding.space_id == EmbeddingSpace.id)
-        .where(Embedding.subject_id == subject.id)
-        .order_by(EmbeddingSpace.name)
-    ).all()
+    meta |= detail.fields
+    meta["tags"] = detail.tags
     meta["embeddings"] = [
-        {"space": s, "method": m, "provenance": p or {}, "created_at": c.isoformat()} for s, m, p, c in rows
+        {
+            "space": e.space,
+            "method": e.method,
+            "provenance": e.provenance,
+            "created_at": e.created_at.isoformat(),
+        }
+        for e in detail.embeddings
     ]
     return meta
 
@@ -228,18 +205,23 @@ def subject_queries(reg: Registry, kind: str, name: str, space: str, k: int = 5)
     return out
 
 
-def recent_jobs(session: Session, limit: int = 20, with_entries: int = 5) -> dict[str, Any]:
+def recent_jobs(reg: Registry, limit: int = 20, with_entries: int = 5) -> dict[str, Any]:
     """The newest jobs; running ones and the newest ``with_entries`` carry their entries.
 
+    Args:
+        reg: The registry.
+        limit: Jobs shown.
+        with_entries: The newest this many carry their entries (running ones always do).
+
     Returns:
-        ``{"total", "items": [job_dict + optional "entries"]}``.
+        ``{"total", "items": [job dict + optional "entries"]}``, as ``GET /jobs`` shows jobs.
     """
-    total = int(session.scalar(select(func.count()).select_from(Job)) or 0)
-    rows = session.scalars(select(Job).order_by(Job.id.desc()).limit(limit)).all()
+    wanted = EntriesWanted(first=with_entries, running=True, limit=MAX_ENTRIES)
+    page = list_jobs(reg, limit, entries=wanted)
     items = []
-    for i, job in enumerate(rows):
-        item = job_dict(job)
-        if job.status == "running" or i < with_entries:
-            item["entries"] = job_entries(session, job.id)[:MAX_ENTRIES]
+    for job in page.items:
+        item = job.as_dict()
+        if job.id in page.entries:
+            item["entries"] = [e.as_dict() for e in page.entries[job.id]]
         items.append(item)
-    return {"total": total, "items": items}
+    return {"total": page.total, "items": items}

@@ -1,8 +1,14 @@
-"""Read-only listings of the catalogue for the CLI and the HTTP layer (JSON-ready dicts)."""
+"""Read-only listings of the catalogue for the CLI and the HTTP layer (JSON-ready dicts).
+
+The ``session`` functions serve callers inside a registry transaction; the ``reg`` functions
+(``page_datasets``, ``dataset_detail``, ``probe_sets``) open their own read session, so the
+floors above ``registry/`` list the catalogue without touching storage.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -11,28 +17,141 @@ from registry.catalog import tags_of
 from registry.errors import NotFoundError
 from registry.models import Dataset, Embedding, EmbeddingSpace, Example, ProbeSet
 
+if TYPE_CHECKING:
+    from registry.api import Registry
+
+
+@dataclass(frozen=True)
+class DatasetRecord:
+    """The public fields of one dataset (field order is the JSON key order).
+
+    Attributes:
+        name: Dataset name.
+        format: Task format (``classification``, ...).
+        n_examples: Examples stored.
+        n_source: Examples in the source before sampling.
+        content_hash: Hash of the stored examples.
+        tags: Tag key -> values.
+        source: Where it was read from.
+        label_set: Its labels, when known.
+        sampling: How it was sampled, when it was.
+        created_at: When it was registered (ISO 8601).
+    """
+
+    name: str
+    format: str
+    n_examples: int
+    n_source: int
+    content_hash: str
+    tags: dict[str, list[str]]
+    source: str
+    label_set: list[Any] | None
+    sampling: dict[str, Any] | None
+    created_at: str
+
+    def as_dict(self) -> dict[str, Any]:
+        """The dataset as ``fute datasets list --json`` and ``GET /datasets`` show it."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+@dataclass(frozen=True)
+class DatasetFilter:
+    """Which datasets a listing keeps (all optional).
+
+    Attributes:
+        fmt: Only this task format.
+        tags: (key, value) pairs the dataset must all carry.
+    """
+
+    fmt: str | None = None
+    tags: tuple[tuple[str, str], ...] = ()
+
+    def keep(self, ds: DatasetRecord) -> bool:
+        """Whether a dataset passes every filter."""
+        fmt_ok = self.fmt is None or ds.format == self.fmt
+        return fmt_ok and all(v in ds.tags.get(k, []) for k, v in self.tags)
+
+
+@dataclass(frozen=True)
+class DatasetPage:
+    """One page of datasets, by name.
+
+    Attributes:
+        items: The datasets of the page.
+        total: Datasets passing the filter, on every page.
+    """
+
+    items: tuple[DatasetRecord, ...]
+    total: int
+
+
+def dataset_record(ds: Dataset, tags: dict[str, list[str]]) -> DatasetRecord:
+    """The public fields of one dataset row and its tags."""
+    return DatasetRecord(
+        name=ds.name,
+        format=ds.task_format,
+        n_examples=ds.n_examples,
+        n_source=(ds.sampling or {}).get("n_source", ds.n_examples),
+        content_hash=ds.content_hash,
+        tags=tags,
+        source=ds.source,
+        label_set=ds.label_set,
+        sampling=ds.sampling,
+        created_at=ds.created_at.isoformat(),
+    )
+
 
 def dataset_dict(ds: Dataset, tags: dict[str, list[str]]) -> dict[str, Any]:
     """Public fields of one dataset."""
-    return {
-        "name": ds.name,
-        "format": ds.task_format,
-        "n_examples": ds.n_examples,
-        "n_source": (ds.sampling or {}).get("n_source", ds.n_examples),
-        "content_hash": ds.content_hash,
-        "tags": tags,
-        "source": ds.source,
-        "label_set": ds.label_set,
-        "sampling": ds.sampling,
-        "created_at": ds.created_at.isoformat(),
-    }
+    return dataset_record(ds, tags).as_dict()
 
 
-def list_datasets(session: Session) -> list[dict[str, Any]]:
+def dataset_records(session: Session) -> list[DatasetRecord]:
     """Every dataset, by name."""
     rows = session.scalars(select(Dataset).order_by(Dataset.name)).all()
     tags = tags_of(session, [d.id for d in rows])
-    return [dataset_dict(d, tags[d.id]) for d in rows]
+    return [dataset_record(d, tags[d.id]) for d in rows]
+
+
+def page_datasets(
+    reg: Registry, limit: int, offset: int = 0, flt: DatasetFilter | None = None
+) -> DatasetPage:
+    """One page of the datasets that pass a filter, by name.
+
+    Args:
+        reg: The registry.
+        limit: Page size.
+        offset: Datasets to skip.
+        flt: Keep only matching datasets (default: every dataset).
+
+    Returns:
+        The page and the number of matching datasets.
+    """
+    flt = flt or DatasetFilter()
+    with reg.db.read() as session:
+        kept = [d for d in dataset_records(session) if flt.keep(d)]
+    return DatasetPage(items=tuple(kept[offset : offset + limit]), total=len(kept))
+
+
+def dataset_detail(reg: Registry, name: str, n_preview: int = 3) -> dict[str, Any]:
+    """``show_dataset`` in a read session of its own.
+
+    Raises:
+        NotFoundError: Unknown name.
+    """
+    with reg.db.read() as session:
+        return show_dataset(session, name, n_preview)
+
+
+def probe_sets(reg: Registry) -> list[dict[str, Any]]:
+    """``list_probe_sets`` in a read session of its own."""
+    with reg.db.read() as session:
+        return list_probe_sets(session)
+
+
+def list_datasets(session: Session) -> list[dict[str, Any]]:
+    """Every dataset, by name, as JSON-ready dicts."""
+    return [d.as_dict() for d in dataset_records(session)]
 
 
 def show_dataset(session: Session, name: str, n_preview: int = 3) -> dict[str, Any]:
