@@ -14,6 +14,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from fute.http_routes import Reg
+from query.answers import SubjectTags
 from registry.edits import TagRemoval, edit_tags, get_tags, rename_subject
 
 
@@ -44,7 +45,7 @@ def add_edit_routes(router: APIRouter) -> None:
         router: The write router.
     """
 
-    @router.patch("/subjects/{kind}/{name}")
+    @router.patch("/subjects/{kind}/{name}", response_model=SubjectTags)
     def edit_subject(
         reg: Reg, kind: Literal["dataset", "model", "prompt"], name: str, body: SubjectEdit
     ) -> dict[str, Any]:

@@ -1,0 +1,354 @@
+"""Typed answers of every query and listing: the one shape behind the CLI's ``--json``, the HTTP
+responses (their ``response_model``, so ``/openapi.json`` documents them) and the Python facade.
+
+They are ``TypedDict`` s, not classes with attributes: the answers were plain dicts before they had
+a type, and the ``--json`` output, the HTTP payloads and every caller that indexes them
+(``answer["results"]``) stay exactly as they were. pydantic reads them as schemas (FastAPI
+validates each response against them). A key marked ``NotRequired`` is left out when it does not
+apply (``space_note`` when a space was named, ``provenance`` without ``explain``, ...). Maps whose
+keys are data (metric names, spaces, tags) are typed as ``dict``. Shapes built in ``registry/``
+(stats, listings, job rows) are described here too: this is the catalogue's public contract,
+and the registry floor must not import upward.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, NotRequired
+
+from pydantic import ConfigDict, with_config
+from typing_extensions import TypedDict
+
+# open-ended blocks keep keys this module does not list (pydantic would drop them otherwise)
+OPEN = ConfigDict(extra="allow")
+
+
+class TransferParamsDict(TypedDict):
+    """Parameters of the transfer-aware score (``query.transfer_rank.TransferParams``)."""
+
+    lam: float
+    tau: float
+    kappa: float
+    alpha: float
+    center: bool
+
+
+@with_config(OPEN)
+class RankingInfo(TypedDict):
+    """How ``query sources`` ranked: ``mode`` is ``similarity`` or ``transfer`` (the rest)."""
+
+    mode: str
+    setting: NotRequired[str | None]
+    settings_used: NotRequired[str]
+    params: NotRequired[TransferParamsDict]
+    prefer_measured: NotRequired[bool]
+    formula: NotRequired[str]
+
+
+class FusionInfo(TypedDict):
+    """Reciprocal rank fusion of several spaces."""
+
+    rrf_k: int
+
+
+class QueryInfo(TypedDict):
+    """What was asked: ``type`` is ``sources|models|prompts|similar|vector``."""
+
+    type: str
+    name: NotRequired[str]
+    kind: NotRequired[str]
+    k: int
+    where: dict[str, str]
+    space_note: NotRequired[str]
+    provenance: NotRequired[dict[str, dict[str, Any]]]  # space -> the query vector's provenance
+    fusion: FusionInfo | None
+    ranking: NotRequired[RankingInfo]
+
+
+class Measured(TypedDict):
+    """A recorded transfer result from a source into the target."""
+
+    setting: str
+    score: float
+
+
+class TransferParts(TypedDict):
+    """The terms of one source's transfer-aware score."""
+
+    graph_z: float
+    similarity_z: float
+    same_format: bool
+    n_pivots: int
+    graph_share: float
+    similarity_share: float
+
+
+class Evidence(TypedDict):
+    """A pivot dataset behind a source's graph term."""
+
+    pivot: str
+    weight: float
+    score: float
+    z: float
+
+
+@with_config(OPEN)
+class ResultItem(TypedDict):
+    """One ranked entry; ``score`` is the similarity, the RRF score or the transfer-aware score."""
+
+    rank: int
+    name: str
+    kind: str
+    score: float
+    tags: dict[str, list[str]]
+    format: str | None
+    space: str
+    method: str
+    similarity: dict[str, float]  # space -> raw similarity
+    ranks: NotRequired[dict[str, int]]  # space -> rank there (fused answers)
+    measured: NotRequired[list[Measured]]
+    transfer: NotRequired[TransferParts]
+    evidence: NotRequired[list[Evidence]]
+    provenance: NotRequired[dict[str, dict[str, Any]]]  # with explain: space -> provenance
+
+
+class QueryAnswer(TypedDict):
+    """The answer of every ``query_*`` function (``fute query ... --json``, ``/query/...``)."""
+
+    space: str
+    query: QueryInfo
+    results: list[ResultItem]
+    warnings: list[str]
+
+
+class SelectedParams(TransferParamsDict):
+    """Parameters chosen for one target by nested selection, with their inner NDCG."""
+
+    inner_ndcg: float
+
+
+@with_config(OPEN)
+class TargetScores(TypedDict):
+    """Metrics of one target at the default cut-offs (``query.metrics.DEFAULT_KS``) and its top five."""
+
+    ndcg: float
+    rho: float
+    regret_at_1: float
+    regret_at_1_rel: float
+    regret_at_3: float
+    regret_at_3_rel: float
+    regret_at_5: float
+    regret_at_5_rel: float
+    predicted: list[str]
+    selected: NotRequired[SelectedParams]
+
+
+class EvalReport(TypedDict):
+    """``fute eval --json`` and ``GET /eval``: metric means beside a seeded random baseline."""
+
+    space: str
+    method: str
+    setting: str
+    ranking: str
+    params: NotRequired[TransferParamsDict]
+    selection: NotRequired[str]
+    n_targets: int
+    mean: dict[str, float]
+    random: dict[str, float]
+    random_draws: int
+    targets: dict[str, TargetScores]
+
+
+class TransferImportAnswer(TypedDict):
+    """``fute transfer import --json`` and ``POST /transfers``."""
+
+    imported: int
+    rows: int
+    stored: int
+    unchanged: int
+    duplicates: int
+    conflicts: list[str]
+    on_conflict: str
+
+
+# -- listings (built in registry/ and fute/; the same shapes for the CLI and HTTP) -----------------
+
+
+class SpaceRow(TypedDict):
+    """One embedding space (``fute spaces list --json``, ``GET /spaces``)."""
+
+    name: str
+    method: str
+    surrogate: str
+    dim: int
+    metric: str
+    index_type: str
+    n_embeddings: int
+    fingerprint: str
+    generation: int
+
+
+class DatasetRow(TypedDict):
+    """One dataset (``fute datasets list --json``, ``GET /datasets``)."""
+
+    name: str
+    format: str
+    n_examples: int
+    n_source: int
+    content_hash: str
+    tags: dict[str, list[str]]
+    source: str
+    label_set: list[Any] | None
+    sampling: dict[str, Any] | None
+    created_at: str
+
+
+class DatasetEmbedding(TypedDict):
+    """A dataset's vector in one space."""
+
+    space: str
+    provenance: dict[str, Any]
+    created_at: str
+
+
+class DatasetDetail(DatasetRow):
+    """One dataset with an example preview and its vectors (``fute datasets show``)."""
+
+    examples_preview: list[dict[str, Any]]
+    embeddings: list[DatasetEmbedding]
+
+
+class DatasetPage(TypedDict):
+    """A page of ``GET /datasets``."""
+
+    items: list[DatasetRow]
+    total: int
+    limit: int
+    offset: int
+
+
+class ProbeSetRow(TypedDict):
+    """One probe set with the number of spaces that use it."""
+
+    name: str
+    n_texts: int
+    content_hash: str
+    seed: int | None
+    sources: Any
+    n_spaces: int
+    immutable: bool
+    created_at: str
+
+
+class JobEntryRow(TypedDict):
+    """One unit of a job, in the order it ran."""
+
+    key: str
+    status: str
+    error: str | None
+    seconds: float | None
+
+
+class JobRow(TypedDict):
+    """One job (times in ISO 8601); ``entries`` when asked for."""
+
+    id: int
+    kind: str
+    status: str
+    n_total: int
+    n_done: int
+    n_failed: int
+    params: dict[str, Any] | None
+    error: str | None
+    created_at: str | None
+    started_at: str | None
+    updated_at: str | None
+    finished_at: str | None
+    entries: NotRequired[list[JobEntryRow]]
+
+
+class JobPage(TypedDict):
+    """A page of ``GET /jobs``, newest first."""
+
+    items: list[JobRow]
+    total: int
+    limit: int
+    offset: int
+
+
+class SpaceStats(TypedDict):
+    """Counts and index size of one space in ``fute stats``."""
+
+    name: str
+    method: str
+    n_embeddings: int
+    by_kind: dict[str, int]
+    dim: int
+    metric: str
+    index_type: str
+    generation: int
+    index_bytes: int
+
+
+class DiskBytes(TypedDict):
+    """Bytes on disk: the SQLite files (0 on a server database), indexes and converted models."""
+
+    database: int
+    indexes: int
+    models: int
+
+
+class LastJob(TypedDict):
+    """The newest job in ``fute stats``."""
+
+    id: int
+    kind: str
+    status: str
+    n_done: int
+    n_total: int
+    n_failed: int
+    created_at: datetime | None
+    finished_at: datetime | None
+    error: str | None
+
+
+class Stats(TypedDict):
+    """``fute stats --json`` and ``GET /stats``."""
+
+    subjects: dict[str, int]
+    spaces: list[SpaceStats]
+    probe_sets: int
+    transfer_results: int
+    cached_outputs: int
+    index_types: list[str]
+    disk_bytes: DiskBytes
+    last_job: LastJob | None
+
+
+class SubjectTags(TypedDict):
+    """A subject's name, kind and tags after an edit (``PATCH /subjects/...``, ``fute tag``)."""
+
+    name: str
+    kind: str
+    tags: dict[str, list[str]]
+
+
+class Health(TypedDict):
+    """``GET /health``."""
+
+    ok: bool
+
+
+class Deleted(TypedDict):
+    """``DELETE /subjects/{kind}/{name}``."""
+
+    deleted: str
+    kind: str
+
+
+class JobSubmitted(TypedDict):
+    """``POST /jobs``: the catalogue was saved and its job started (``job_id`` once known)."""
+
+    status: str
+    job_id: int | None
+    file: str
