@@ -47,6 +47,7 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports  # one-way floors, ingest/query independent, no import cycles (pyproject)
 
 # `alembic check`: the migrations produce exactly the ORM schema (on a fresh database at head).
 alembic-check: install
