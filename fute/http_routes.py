@@ -31,9 +31,9 @@ from query.answers import (
 from query.transfer_query import TransferOptions
 from query.transfer_rank import TransferParams
 from registry.api import Registry
-from registry.job_listing import EntriesWanted, list_jobs
-from registry.job_listing import get_job as get_job_record
-from registry.listing import DatasetFilter, dataset_detail, page_datasets, probe_sets
+from registry.catalogue_reads import dataset_info, probe_sets
+from registry.job_listing import EntriesWanted, job_detail, list_jobs
+from registry.listing import DatasetFilter, page_datasets
 
 MAX_LIMIT = 500
 MAX_K = 100
@@ -157,7 +157,7 @@ def catalogue_router() -> APIRouter:
     @router.get("/datasets/{name}", response_model=DatasetDetail)
     def dataset(reg: Reg, name: str) -> dict[str, Any]:
         """One dataset with an example preview and its embeddings (404 when unknown)."""
-        return dataset_detail(reg, name)
+        return dataset_info(reg, name)
 
     @router.get("/probes", response_model=list[ProbeSetRow])
     def probes(reg: Reg) -> list[dict[str, Any]]:
@@ -193,7 +193,7 @@ def jobs_router() -> APIRouter:
     @router.get("/jobs/{job_id}", response_model=JobRow)
     def job(reg: Reg, job_id: JobId) -> dict[str, Any]:
         """One job with its entries (key, status, error, seconds)."""
-        found = get_job_record(reg, job_id)
+        found = job_detail(reg, job_id)
         if found is None:
             raise HTTPException(404, f"no job with id {job_id}; see GET /jobs")
         row, entries = found

@@ -6,12 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
-
 from registry.api import Hit, Registry
-from registry.catalog import tags_of
-from registry.models import Dataset
-from registry.spaces import get_space
+from registry.subject_reads import hit_details, space_methods
 
 
 @dataclass(frozen=True)
@@ -45,13 +41,9 @@ def hydrate(reg: Registry, spaces: list[str], ranked: list[Ranked], explain: boo
     Returns:
         One dict per hit, ranks from 1.
     """
-    methods = methods_of(reg, spaces)
-    ids = [r.hit.subject_id for r in ranked]
-    with reg.db.read() as session:
-        tags = tags_of(session, ids)
-        formats = dict(
-            session.execute(select(Dataset.id, Dataset.task_format).where(Dataset.id.in_(ids))).all()
-        )
+    # the hits' own tags and formats only, in one read with the spaces' methods
+    details = hit_details(reg, spaces, [r.hit.subject_id for r in ranked])
+    methods, tags, formats = details.methods, details.tags, details.formats
     results = []
     for rank, r in enumerate(ranked, start=1):
         item = {
@@ -73,6 +65,16 @@ def hydrate(reg: Registry, spaces: list[str], ranked: list[Ranked], explain: boo
 
 
 def methods_of(reg: Registry, spaces: list[str]) -> dict[str, str]:
-    """The method of each space."""
-    with reg.db.read() as session:
-        return {s: get_space(session, s).method for s in spaces}
+    """The method of each space.
+
+    Args:
+        reg: Registry.
+        spaces: Space names.
+
+    Returns:
+        Space name -> method.
+
+    Raises:
+        SpaceNotFoundError: A space does not exist.
+    """
+    return space_methods(reg, spaces)

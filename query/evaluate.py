@@ -11,12 +11,10 @@ same numbers for a seeded random order (mean over many draws) stand beside them.
 
 from __future__ import annotations
 
-from typing import Any
-
-from sqlalchemy import select
-from sqlalchemy.orm import aliased
+from typing import Any, cast
 
 from query import nested
+from query.answers import EvalReport, TargetScores
 from query.metrics import evaluate_target, mean_over_targets, random_baseline
 from query.space_choice import choose_spaces
 from query.transfer_query import Prepared, prepare, score_all
@@ -24,23 +22,23 @@ from query.transfer_rank import TransferParams
 from registry.api import Registry
 from registry.errors import InvalidDataError
 from registry.filters import SearchFilter
-from registry.models import Dataset, TransferResult
-from registry.spaces import get_space
+from registry.subject_reads import space_methods
 
 
 def gold_scores(reg: Registry, setting: str | None) -> tuple[str, dict[str, dict[str, float]]]:
     """{target: {source: score}} of one setting (the only one when None).
 
+    Args:
+        reg: Registry.
+        setting: The setting scored; ``None``: the only one recorded.
+
+    Returns:
+        The setting chosen and its scores by target and source name.
+
     Raises:
         InvalidDataError: No results, or several settings and none chosen.
     """
-    src, tgt = aliased(Dataset), aliased(Dataset)
-    with reg.db.read() as session:
-        rows = session.execute(
-            select(TransferResult.setting, tgt.name, src.name, TransferResult.score)
-            .join(src, src.id == TransferResult.source_id)
-            .join(tgt, tgt.id == TransferResult.target_id)
-        ).all()
+    rows = reg.transfers.gold_rows()
     settings = sorted({r[0] for r in rows})
     if not settings:
         raise InvalidDataError(
@@ -55,18 +53,23 @@ def gold_scores(reg: Registry, setting: str | None) -> tuple[str, dict[str, dict
     gold: dict[str, dict[str, float]] = {}
     for s, target, source, score in rows:
         if s == setting:
-            gold.setdefault(target, {})[source] = float(score)
+            gold.setdefault(target, {})[source] = score
     return setting, gold
 
 
 def predicted_order(reg: Registry, space: str, target: str, candidates: list[str]) -> list[str]:
-    """Candidates ranked by the space (nearest first); those without vectors last, by name."""
-    with reg.db.read() as session:
-        ids = dict(
-            session.execute(
-                select(Dataset.name, Dataset.id).where(Dataset.name.in_([*candidates, target]))
-            ).all()
-        )
+    """Candidates ranked by the space (nearest first); those without vectors last, by name.
+
+    Args:
+        reg: Registry.
+        space: The space ranking them.
+        target: The target dataset's name.
+        candidates: Source dataset names (all registered).
+
+    Returns:
+        The candidates, in predicted order.
+    """
+    ids = reg.transfers.ids_of([*candidates, target])
     try:
         vec = reg.vector_of(space, ids[target])
     except LookupError:
@@ -85,7 +88,7 @@ def evaluate(
     ranking: str = "auto",
     selection: str = "fixed",
     params: TransferParams | None = None,
-) -> dict[str, Any]:
+) -> EvalReport:
     """Per-target and mean metrics of a ranking against one setting, beside the random baseline.
 
     Args:
@@ -116,8 +119,8 @@ def evaluate(
     names = list(choose_spaces(reg, tuple(s for s in (space or "").split(",") if s)).names)
     if ranking == "similarity" and len(names) > 1:
         raise InvalidDataError("--ranking similarity scores one space; pass a single --space")
-    with reg.db.read() as session:
-        method = ",".join(get_space(session, n).method for n in names)
+    methods = space_methods(reg, names)
+    method = ",".join(methods[n] for n in names)
     setting, gold = gold_scores(reg, setting)
     extra: dict[str, Any] = {}
     if ranking == "similarity":
@@ -132,19 +135,23 @@ def evaluate(
             per_target[target]["selected"] = extra["selected"][target]
         per_random[target] = random_baseline(scores, n_draws=n_draws, seed=seed)
     numeric = {t: {k: v for k, v in m.items() if isinstance(v, float)} for t, m in per_target.items()}
-    return {
-        "space": ",".join(names),
-        "method": method,
-        "setting": setting,
-        "ranking": "similarity" if ranking == "similarity" else "transfer",
-        **({"params": extra["params"]} if "params" in extra else {}),
-        **({"selection": selection} if ranking != "similarity" else {}),
-        "n_targets": len(gold),
-        "mean": mean_over_targets(numeric),
-        "random": mean_over_targets(per_random),
-        "random_draws": n_draws,
-        "targets": per_target,
-    }
+    report = EvalReport(
+        space=",".join(names),
+        method=method,
+        setting=setting,
+        ranking="similarity" if ranking == "similarity" else "transfer",
+        n_targets=len(gold),
+        mean=mean_over_targets(numeric),
+        random=mean_over_targets(per_random),
+        random_draws=n_draws,
+        # evaluate_target's metrics at DEFAULT_KS plus predicted (and selected): TargetScores' keys
+        targets=cast("dict[str, TargetScores]", per_target),
+    )
+    if "params" in extra:
+        report["params"] = extra["params"]
+    if ranking != "similarity":
+        report["selection"] = selection
+    return report
 
 
 def transfer_orders(

@@ -3,10 +3,8 @@ ranking). Kept apart from the ranking code so that wording changes touch no logi
 
 from __future__ import annotations
 
-from sqlalchemy import select
-
 from registry.api import Registry
-from registry.models import ModelEntry, Prompt
+from registry.subject_reads import llms_with_prompts
 
 INGEST_HINT = {
     "models": "register one with `fute ingest model SOURCE --name NAME --space {space}`",
@@ -28,11 +26,7 @@ def unknown_llm_message(reg: Registry, llm: str) -> str:
     Returns:
         One line naming the problem and the fix.
     """
-    with reg.db.read() as session:
-        # a subquery, not a join: Prompt and ModelEntry share the subjects table, and joining them
-        # makes SQLAlchemy alias one implicitly (with an SAWarning)
-        llm_ids = select(Prompt.llm_id).distinct().scalar_subquery()
-        names = list(session.scalars(select(ModelEntry.name).where(ModelEntry.id.in_(llm_ids))))
+    names = llms_with_prompts(reg)
     if not names:
         return (
             f"--llm {llm!r}: no prompt is registered yet; add one with "

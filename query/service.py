@@ -10,141 +10,41 @@ tags), and any other ``KEY=VALUE`` (a tag that must be present; repeat for sever
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
-from datetime import datetime
-from numbers import Integral
+from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import select
-
 from query.answer import Ranked, hydrate
+from query.answers import QueryAnswer
 from query.confidence import with_warnings
 from query.evaluate import evaluate
 from query.hints import unknown_llm_message
+from query.options import MAX_K, QueryOptions, parse_where, resolve_spaces
+from query.options import check_k as _check
 from query.space_choice import choose_spaces
 from query.transfer import import_transfers
 from query.transfer_answer import transfer_sources
-from query.transfer_query import TransferOptions, transfer_graph
+from query.transfer_query import transfer_graph
 from registry.api import Hit, Registry
-from registry.catalog import get_subject
 from registry.errors import InvalidDataError
 from registry.filters import SearchFilter
-from registry.models import Embedding, EmbeddingSpace, ModelEntry, Prompt
+from registry.provenance import vector_provenance
+from registry.subject_reads import find_subject, prompt_ids_on_llm
 
+# MAX_K, QueryOptions, parse_where and resolve_spaces live in query.options; re-exported here for
+# the callers outside query/ (fute, bench, tests); modules in query/ import them from there
 __all__ = [
+    "MAX_K",
     "QueryOptions",
     "evaluate",
     "import_transfers",
+    "parse_where",
     "query_models",
     "query_prompts",
     "query_similar",
     "query_sources",
     "query_vector",
+    "resolve_spaces",
 ]
-MAX_K = 100
-
-
-@dataclass(frozen=True)
-class QueryOptions:
-    """Options shared by every query.
-
-    Attributes:
-        k: Results wanted (1..100); fewer only when fewer entries pass the filters.
-        spaces: Spaces to search; several are fused by reciprocal rank fusion; empty = the default.
-        where: ``(key, value)`` filters (see the module docstring).
-        explain: Add the provenance of the query's and each result's vector.
-        rrf_k: The constant of reciprocal rank fusion, score = sum over spaces of 1 / (rrf_k + rank).
-        transfer: How ``query_sources`` uses recorded transfer results (``query.transfer_query``).
-    """
-
-    k: int = 5
-    spaces: tuple[str, ...] = ()
-    where: tuple[tuple[str, str], ...] = ()
-    explain: bool = False
-    rrf_k: int = 60
-    transfer: TransferOptions = field(default_factory=TransferOptions)
-
-    def __post_init__(self) -> None:
-        """Check the integer options' types and ranges (the CLI and HTTP bound them too).
-
-        Raises:
-            InvalidDataError: ``k`` is not an integer in 1..MAX_K or ``rrf_k`` not an integer >= 1.
-        """
-        _check_int("k", self.k, 1, MAX_K)
-        _check_int("rrf_k", self.rrf_k, 1, None)
-
-
-def _check_int(name: str, value: object, low: int, high: int | None) -> None:
-    """Refuse a non-integer (a bool included) or an integer outside ``low..high``.
-
-    Args:
-        name: The option's name, for the message.
-        value: The value given.
-        low: The smallest allowed value.
-        high: The largest allowed value; ``None`` for no upper bound.
-
-    Raises:
-        InvalidDataError: The value is not an integer or is out of range.
-    """
-    wanted = f"between {low} and {high}" if high is not None else f">= {low}"
-    if isinstance(value, bool) or not isinstance(value, Integral):
-        raise InvalidDataError(f"{name} must be an integer {wanted}, got {value!r}")
-    number = int(value)
-    if number < low or (high is not None and number > high):
-        raise InvalidDataError(f"{name} must be {wanted}, got {value}")
-
-
-def parse_where(where: tuple[tuple[str, str], ...]) -> SearchFilter:
-    """Turn ``--where`` pairs into a SQL-side filter.
-
-    Raises:
-        InvalidDataError: A bad kind or time.
-    """
-    kinds, formats, tags_all, tags_any = [], [], [], []
-    after = before = None
-    for key, value in where:
-        if key == "kind":
-            if value not in ("dataset", "model", "prompt"):
-                raise InvalidDataError(f"--where kind={value!r}: choose dataset, model or prompt")
-            kinds.append(value)
-        elif key == "format":
-            formats.append(value)
-        elif key in ("created_after", "created_before"):
-            try:
-                moment = datetime.fromisoformat(value)
-            except ValueError as exc:
-                raise InvalidDataError(
-                    f"--where {key}={value!r} is not an ISO time (2026-01-31T12:00)"
-                ) from exc
-            after, before = (moment, before) if key == "created_after" else (after, moment)
-        elif key.startswith("any:"):
-            tags_any.append((key[4:], value))
-        else:
-            tags_all.append((key, value))
-    return SearchFilter(
-        kinds=tuple(kinds),
-        tags_all=tuple(tags_all),
-        tags_any=tuple(tags_any),
-        formats=tuple(formats),
-        created_after=after,
-        created_before=before,
-    )
-
-
-def resolve_spaces(reg: Registry, opts: QueryOptions) -> list[str]:
-    """The spaces of a query by the one rule of ``query.space_choice`` (named, stored default,
-    ``FUTE_DEFAULT_SPACE``, the only space, the space with the most vectors).
-
-    Raises:
-        SpaceNotFoundError: A named space does not exist.
-        ConfigError: No space exists.
-    """
-    return list(choose_spaces(reg, opts.spaces).names)
-
-
-def _check(opts: QueryOptions) -> None:
-    if not 1 <= opts.k <= MAX_K:
-        raise InvalidDataError(f"k must be between 1 and {MAX_K}, got {opts.k}")
 
 
 def _subject_query(
@@ -152,8 +52,7 @@ def _subject_query(
 ) -> dict[str, Any]:
     """Rank entries near a registered subject's vector in each space, fused when several."""
     _check(opts)
-    with reg.db.read() as session:
-        subject = get_subject(session, name, kind)
+    subject = find_subject(reg, name, kind)
     flt = parse_where(opts.where)
     flt = replace(
         flt, kinds=flt.kinds or base.kinds, subject_ids=base.subject_ids, exclude_subject_ids=(subject.id,)
@@ -207,13 +106,8 @@ def _vector(reg: Registry, space: str, subject_id: int, name: str) -> Any:
 
 
 def _provenance(reg: Registry, space: str, subject_id: int) -> dict[str, Any]:
-    with reg.db.read() as session:
-        row = session.execute(
-            select(Embedding.provenance, Embedding.created_at)
-            .join(EmbeddingSpace, EmbeddingSpace.id == Embedding.space_id)
-            .where(EmbeddingSpace.name == space, Embedding.subject_id == subject_id)
-        ).first()
-    return {} if row is None else {**(row[0] or {}), "created_at": row[1].isoformat()}
+    stored = vector_provenance(reg, space, subject_id)
+    return {} if stored is None else stored.to_dict()
 
 
 def _answer(
@@ -255,7 +149,7 @@ def _answer(
 
 def query_sources(
     reg: Registry, target: str, opts: QueryOptions, include_models: bool = False
-) -> dict[str, Any]:
+) -> QueryAnswer:
     """Datasets (and optionally models) ranked as transfer sources for a target dataset (excluded)."""
     kinds = ("dataset", "model") if include_models else ("dataset",)
     return with_warnings(
@@ -263,22 +157,18 @@ def query_sources(
     )
 
 
-def query_models(reg: Registry, target: str, opts: QueryOptions) -> dict[str, Any]:
+def query_models(reg: Registry, target: str, opts: QueryOptions) -> QueryAnswer:
     """Fine-tuned models ranked by MTE-DTE similarity for a dataset."""
     return with_warnings(
         reg, _subject_query(reg, target, "dataset", opts, SearchFilter(kinds=("model",)), "models")
     )
 
 
-def query_prompts(reg: Registry, target: str, opts: QueryOptions, llm: str | None = None) -> dict[str, Any]:
+def query_prompts(reg: Registry, target: str, opts: QueryOptions, llm: str | None = None) -> QueryAnswer:
     """Prompt+LLM pairs ranked for a dataset (FUTE's zero-shot prompt selection)."""
     ids = None
     if llm is not None:
-        with reg.db.read() as session:
-            # a subquery, not a join: Prompt and ModelEntry share the subjects table, and a join
-            # makes SQLAlchemy alias one implicitly (an SAWarning on the user's terminal)
-            llm_ids = select(ModelEntry.id).where(ModelEntry.name == llm)
-            ids = tuple(session.scalars(select(Prompt.id).where(Prompt.llm_id.in_(llm_ids))))
+        ids = prompt_ids_on_llm(reg, llm)
         if not ids:
             raise InvalidDataError(unknown_llm_message(reg, llm))
     answer = _subject_query(
@@ -287,13 +177,13 @@ def query_prompts(reg: Registry, target: str, opts: QueryOptions, llm: str | Non
     return with_warnings(reg, answer)
 
 
-def query_similar(reg: Registry, name: str, opts: QueryOptions, kind: str | None = None) -> dict[str, Any]:
+def query_similar(reg: Registry, name: str, opts: QueryOptions, kind: str | None = None) -> QueryAnswer:
     """The nearest catalogue entries of any subject (itself excluded), optionally of one kind."""
     base = SearchFilter(kinds=(kind,) if kind else ())
     return with_warnings(reg, _subject_query(reg, name, None, opts, base, "similar"))
 
 
-def query_vector(reg: Registry, space: str, vector: list[float], opts: QueryOptions) -> dict[str, Any]:
+def query_vector(reg: Registry, space: str, vector: list[float], opts: QueryOptions) -> QueryAnswer:
     """Nearest entries of a raw vector in one space (the Python API's raw query)."""
     _check(opts)
     hits = reg.search(space, vector, k=opts.k, flt=parse_where(opts.where))[0]

@@ -13,17 +13,12 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import select
 
-from query.service import parse_where
+from query.options import parse_where
 from query.space_choice import SpaceChoice, choose_spaces
 from registry.api import Registry
-from registry.catalog import tags_of
-from registry.embeddings import iter_vectors
 from registry.errors import ConfigError, InvalidDataError
-from registry.filters import allowed_embedding_ids
-from registry.models import Dataset, Embedding, Subject
-from registry.spaces import get_space
+from registry.subject_reads import space_points
 
 METHODS = ("pca", "umap", "tsne")
 # Optional projections: method -> (import name, PyPI package to install)
@@ -155,26 +150,6 @@ def project(mat: npt.NDArray[np.float64], method: str, seed: int = 0) -> tuple[n
     return np.asarray(tsne.fit_transform(mat)), []
 
 
-def _rows(reg: Registry, space_name: str, where: tuple[tuple[str, str], ...]) -> tuple[list[Any], Any, str]:
-    """(subject rows, stacked vectors, metric) of the embeddings in a space that pass ``where``."""
-    flt = parse_where(where)
-    with reg.db.read() as session:
-        space = get_space(session, space_name)
-        ids = allowed_embedding_ids(session, space.id, flt)
-        rows = session.execute(
-            select(Embedding.id, Subject.id, Subject.name, Subject.kind)
-            .join(Subject, Subject.id == Embedding.subject_id)
-            .where(Embedding.space_id == space.id, Embedding.id.in_(ids.tolist()))
-            .order_by(Embedding.id)
-        ).all()
-        parts = [v for _, v in iter_vectors(session, space, [r[0] for r in rows])] if rows else []
-        tags = tags_of(session, [r[1] for r in rows])
-        formats = dict(session.execute(select(Dataset.id, Dataset.task_format)).all())
-        metric = space.metric
-    meta = [(r[2], r[3], tags.get(r[1], {}), formats.get(r[1])) for r in rows]
-    return meta, np.concatenate(parts) if parts else np.zeros((0, 0)), metric
-
-
 def map_space(reg: Registry, wanted: str | None) -> SpaceChoice:
     """The space to draw, by the one rule of ``query.space_choice`` (named, stored default,
     ``FUTE_DEFAULT_SPACE``, the only space, the space with the most vectors).
@@ -206,17 +181,17 @@ def build_map(
         InvalidDataError: Nothing to draw, a bad filter or method.
         ConfigError: The method's package is missing.
     """
-    meta, mat, metric = _rows(reg, space, where)
-    if not meta:
+    found = space_points(reg, space, parse_where(where))
+    if not found.points:
         raise InvalidDataError(
             f"space {space!r} has no embeddings matching the filters; embed something or relax --where"
         )
-    mat = mat.astype(np.float64)
-    if metric == "cosine":
+    mat = found.vectors.astype(np.float64)
+    if found.metric == "cosine":
         mat = mat / np.maximum(np.linalg.norm(mat, axis=1, keepdims=True), 1e-12)
     coords, explained = project(mat, method, seed)
     points = [
-        MapPoint(name, kind, round(float(x), 6), round(float(y), 6), tags, fmt)
-        for (name, kind, tags, fmt), (x, y) in zip(meta, coords, strict=True)
+        MapPoint(p.name, p.kind, round(float(x), 6), round(float(y), 6), p.tags, p.format)
+        for p, (x, y) in zip(found.points, coords, strict=True)
     ]
     return TaskMap(space, method, points, explained)

@@ -8,13 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import aliased
-
 from registry.api import Registry
-from registry.catalog import record_transfer
 from registry.errors import InvalidDataError, SourceUnavailableError
-from registry.models import Dataset, Subject, TransferResult
 from registry.validate import shown
 
 REQUIRED = ("source", "target", "score")
@@ -118,9 +113,8 @@ def import_transfer_rows(
     if not rows:
         raise InvalidDataError("no transfer rows to import")
     clean = [_row(i, r) for i, r in enumerate(rows)]
-    with reg.db.read() as session:
-        known = set(session.scalars(select(Dataset.name)))
-        stored = _stored_scores(session, origin)
+    known = reg.transfers.dataset_names()
+    stored = reg.transfers.stored_scores(origin)
     unknown = sorted({name for row in clean for name in row[:2]} - known)
     if unknown:
         raise InvalidDataError(f"unknown datasets {unknown[:10]}; register them first (fute ingest dataset)")
@@ -130,19 +124,8 @@ def import_transfer_rows(
             f"{len(report.conflicts)} conflicting transfer scores ({'; '.join(report.conflicts[:3])}); "
             "nothing imported; pass --on-conflict keep or replace, or fix the file"
         )
-    _store(reg, chosen, origin)
+    reg.transfers.store_scores(chosen, origin)  # one transaction: every row or none
     return report
-
-
-def _stored_scores(session: Any, origin: str) -> dict[Key, float]:
-    src, tgt = aliased(Subject), aliased(Subject)
-    stmt = (
-        select(src.name, tgt.name, TransferResult.setting, TransferResult.score)
-        .join(src, src.id == TransferResult.source_id)
-        .join(tgt, tgt.id == TransferResult.target_id)
-        .where(TransferResult.origin == origin)
-    )
-    return {(s, t, setting): score for s, t, setting, score in session.execute(stmt)}
 
 
 def _resolve(
@@ -177,22 +160,6 @@ def _resolve(
         on_conflict=on_conflict,
     )
     return chosen, report
-
-
-def _store(reg: Registry, chosen: dict[Key, float], origin: str) -> None:
-    if not chosen:
-        return
-    with reg.db.transaction() as session:
-        ids = dict(session.execute(select(Dataset.name, Dataset.id)).all())
-        for (source, target, setting), score in chosen.items():
-            record_transfer(
-                session,
-                session.get_one(Dataset, ids[source]),
-                session.get_one(Dataset, ids[target]),
-                score,
-                setting,
-                origin,
-            )
 
 
 def _row(i: int, row: dict[str, Any]) -> tuple[str, str, float, str]:

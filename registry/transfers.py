@@ -1,4 +1,5 @@
-"""Read side of recorded transfer results and dataset vectors for transfer-aware ranking.
+"""Recorded transfer results (read, and stored by ``fute transfer import``) and dataset vectors
+for transfer-aware ranking.
 
 The query layer ranks sources with the *graph* of measured transfers (``query.transfer_rank``); it
 reads that graph and every dataset's vector in a space through this module, the storage door.
@@ -17,19 +18,30 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
 from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 
+from registry.catalog import record_transfer
 from registry.db import Database
 from registry.models import Dataset, Embedding, EmbeddingSpace, Subject, TransferResult
 from registry.spaces import get_space
 from registry.vectors import decode
 
 Token = tuple[int, int, int]
+ResultKey = tuple[str, str, str]  # (source, target, setting) names
+
+
+class GoldRow(NamedTuple):
+    """One recorded result, by names."""
+
+    setting: str
+    target: str
+    source: str
+    score: float
 
 
 @dataclass(frozen=True)
@@ -143,6 +155,59 @@ class TransferStore:
         with self.db.read() as session:
             rows = session.execute(select(Subject.id, Subject.name).where(Subject.id.in_(subject_ids))).all()
         return {int(i): str(n) for i, n in rows}
+
+    def gold_rows(self) -> list[GoldRow]:
+        """Every recorded result by dataset names (what ``fute eval`` scores rankings against)."""
+        src, tgt = aliased(Dataset), aliased(Dataset)
+        with self.db.read() as session:
+            rows = session.execute(
+                select(TransferResult.setting, tgt.name, src.name, TransferResult.score)
+                .join(src, src.id == TransferResult.source_id)
+                .join(tgt, tgt.id == TransferResult.target_id)
+            ).all()
+        return [GoldRow(str(s), str(t), str(n), float(v)) for s, t, n, v in rows]
+
+    def dataset_names(self) -> set[str]:
+        """The names of every registered dataset."""
+        with self.db.read() as session:
+            return {str(n) for n in session.scalars(select(Dataset.name))}
+
+    def stored_scores(self, origin: str) -> dict[ResultKey, float]:
+        """Scores recorded from one origin, by ``(source, target, setting)`` names."""
+        src, tgt = aliased(Subject), aliased(Subject)
+        stmt = (
+            select(src.name, tgt.name, TransferResult.setting, TransferResult.score)
+            .join(src, src.id == TransferResult.source_id)
+            .join(tgt, tgt.id == TransferResult.target_id)
+            .where(TransferResult.origin == origin)
+        )
+        with self.db.read() as session:
+            return {(str(s), str(t), str(g)): float(v) for s, t, g, v in session.execute(stmt)}
+
+    def store_scores(self, scores: dict[ResultKey, float], origin: str) -> None:
+        """Record (or replace) results, all in one transaction: every one is stored, or none.
+
+        Args:
+            scores: ``(source, target, setting)`` dataset names -> score.
+            origin: Where the numbers come from.
+
+        Raises:
+            KeyError: A name is not a registered dataset (callers check names first).
+            ValueError: A score is not finite, or a dataset is paired with itself.
+        """
+        if not scores:
+            return
+        with self.db.transaction() as session:
+            ids = dict(session.execute(select(Dataset.name, Dataset.id)).all())
+            for (source, target, setting), score in scores.items():
+                record_transfer(
+                    session,
+                    session.get_one(Dataset, ids[source]),
+                    session.get_one(Dataset, ids[target]),
+                    score,
+                    setting,
+                    origin,
+                )
 
 
 def measured_into(graph: TransferGraph, target_id: int) -> dict[int, list[dict[str, Any]]]:
