@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -158,11 +158,11 @@ def _fmt(v: Any) -> str:
     return esc(v)
 
 
-def eval_page(report: dict[str, Any] | None, message: str, spaces: list[str], space: str | None) -> str:
+def eval_page(report: Mapping[str, Any] | None, message: str, spaces: list[str], space: str | None) -> str:
     """NDCG / Regret@k per target and mean beside the random baseline: a table and bar charts.
 
     Args:
-        report: ``query.service.evaluate``'s dict, or None when it could not run.
+        report: ``query.service.evaluate``'s answer, or None when it could not run.
         message: Why there is no report (e.g. no transfer results imported).
         spaces: Every space name (for the space choice).
         space: The space evaluated.

@@ -204,7 +204,7 @@ def list_jobs(
     return JobPage(items=items, total=total, entries=picked)
 
 
-def get_job(reg: Registry, job_id: int) -> tuple[JobRecord, tuple[JobEntryRecord, ...]] | None:
+def job_detail(reg: Registry, job_id: int) -> tuple[JobRecord, tuple[JobEntryRecord, ...]] | None:
     """One job with all its entries, in the order they ran.
 
     Args:

@@ -1,8 +1,8 @@
 """Read-only listings of the catalogue for the CLI and the HTTP layer (JSON-ready dicts).
 
-The ``session`` functions serve callers inside a registry transaction; the ``reg`` functions
-(``page_datasets``, ``dataset_detail``, ``probe_sets``) open their own read session, so the
-floors above ``registry/`` list the catalogue without touching storage.
+The ``session`` functions serve callers inside a registry session (``registry.catalogue_reads``
+wraps them for the CLI); ``page_datasets`` opens its own read session, so ``GET /datasets`` pages
+and filters the catalogue without touching storage.
 """
 
 from __future__ import annotations
@@ -131,22 +131,6 @@ def page_datasets(
     with reg.db.read() as session:
         kept = [d for d in dataset_records(session) if flt.keep(d)]
     return DatasetPage(items=tuple(kept[offset : offset + limit]), total=len(kept))
-
-
-def dataset_detail(reg: Registry, name: str, n_preview: int = 3) -> dict[str, Any]:
-    """``show_dataset`` in a read session of its own.
-
-    Raises:
-        NotFoundError: Unknown name.
-    """
-    with reg.db.read() as session:
-        return show_dataset(session, name, n_preview)
-
-
-def probe_sets(reg: Registry) -> list[dict[str, Any]]:
-    """``list_probe_sets`` in a read session of its own."""
-    with reg.db.read() as session:
-        return list_probe_sets(session)
 
 
 def list_datasets(session: Session) -> list[dict[str, Any]]:

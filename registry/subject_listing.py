@@ -87,7 +87,7 @@ def _details(session: Session) -> dict[int, tuple[str | None, str]]:
         out[ds.id] = (ds.task_format, f"{ds.n_examples} examples")
     for m in session.scalars(select(ModelEntry)):
         out[m.id] = (None, f"{m.model_kind} model")
-    llms = dict(session.execute(select(ModelEntry.id, ModelEntry.name)).tuples().all())
+    llms = dict(session.execute(select(ModelEntry.id, ModelEntry.name)).all())
     for p in session.scalars(select(Prompt)):
         out[p.id] = (None, f"prompt on {llms.get(p.llm_id, '?')}")
     return out
@@ -104,14 +104,14 @@ def subject_rows(reg: Registry) -> list[SubjectRow]:
     """
     with reg.db.read() as session:
         stmt = select(Subject.id, Subject.name, Subject.kind).order_by(Subject.kind, Subject.name)
-        subjects = session.execute(stmt).tuples().all()
+        subjects = session.execute(stmt).all()
         tags = tags_of(session, [s[0] for s in subjects])
         details = _details(session)
         spaces: dict[int, list[str]] = {}
         joined = select(Embedding.subject_id, EmbeddingSpace.name).join(
             EmbeddingSpace, EmbeddingSpace.id == Embedding.space_id
         )
-        for sid, space in session.execute(joined).tuples():
+        for sid, space in session.execute(joined):
             spaces.setdefault(sid, []).append(space)
     rows = []
     for sid, name, kind in subjects:
@@ -166,7 +166,7 @@ def subject_detail(reg: Registry, kind: str, name: str) -> SubjectDetail:
             .where(Embedding.subject_id == subject.id)
             .order_by(EmbeddingSpace.name)
         )
-        embeddings = tuple(EmbeddingInfo(s, m, p or {}, c) for s, m, p, c in session.execute(stmt).tuples())
+        embeddings = tuple(EmbeddingInfo(s, m, p or {}, c) for s, m, p, c in session.execute(stmt))
         return SubjectDetail(
             name=subject.name,
             kind=subject.kind,
