@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from fute.cli_common import Leaf, parse_tags, print_json
 from fute.cli_show import show_answer
 from fute.cli_transfer import SOURCES_HELP, add_param_flags, add_source_flags, params_from, transfer_options
 from fute.cli_types import int_range
+from query.answers import QueryAnswer
 from query.service import (
     QueryOptions,
     evaluate,
@@ -47,8 +48,10 @@ def options(args: argparse.Namespace) -> QueryOptions:
     )
 
 
-def _show(result: dict[str, Any], as_json: bool) -> None:
-    show_answer(result, as_json)
+def _show(result: QueryAnswer, as_json: bool) -> None:
+    """Print an answer: ``--json`` is the typed answer itself; the text renderer (and its helpers in
+    cli_transfer and query.hints) reads it as a plain dict, which it is at run time."""
+    show_answer(cast("dict[str, Any]", result), as_json)
 
 
 def cmd_query(args: argparse.Namespace, settings: Settings) -> int:

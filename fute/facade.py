@@ -14,7 +14,7 @@ on a CPU); otherwise the one space rule picks the space (``query.space_choice``)
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from ingest.register import DatasetRequest, DatasetResult, register_dataset
 from query import service as qs
+from query.answers import Evidence, Measured, QueryAnswer, ResultItem
 from query.space_choice import choose_spaces
 from registry.api import Registry
 from registry.defaults import set_default_space, space_names
@@ -49,9 +50,9 @@ class RankedEntry:
     similarity: dict[str, float] = field(default_factory=dict)
     # Transfer-aware source rankings only (empty otherwise): results measured into the target,
     # the score's parts, and the pivots that support it.
-    measured: list[dict[str, Any]] = field(default_factory=list)
-    transfer: dict[str, Any] = field(default_factory=dict)
-    evidence: list[dict[str, Any]] = field(default_factory=list)
+    measured: list[Measured] = field(default_factory=list)
+    transfer: Mapping[str, Any] = field(default_factory=dict)  # TransferParts' keys when present
+    evidence: list[Evidence] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,7 @@ class Ranking:
     results: list[RankedEntry]
     note: str | None = None
     warnings: list[str] = field(default_factory=list)
-    raw: dict[str, Any] = field(default_factory=dict, repr=False)
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False)  # the QueryAnswer
 
     def __iter__(self) -> Iterator[RankedEntry]:
         return iter(self.results)
@@ -75,12 +76,28 @@ class Ranking:
         return [r.name for r in self.results]
 
     @classmethod
-    def from_answer(cls, answer: dict[str, Any]) -> Ranking:
-        """Wrap a ``query_*`` answer dict."""
-        keys = RankedEntry.__dataclass_fields__
-        results = [RankedEntry(**{k: v for k, v in item.items() if k in keys}) for item in answer["results"]]
+    def from_answer(cls, answer: QueryAnswer) -> Ranking:
+        """Wrap a ``query_*`` answer."""
+        results = [_entry(item) for item in answer["results"]]
         note = answer["query"].get("space_note")
-        return cls(answer["space"], results, note, list(answer.get("warnings", [])), answer)
+        return cls(answer["space"], results, note, list(answer["warnings"]), answer)
+
+
+def _entry(item: ResultItem) -> RankedEntry:
+    """One result of an answer as a ``RankedEntry`` (the keys a ranking shows; not provenance)."""
+    return RankedEntry(
+        rank=item["rank"],
+        name=item["name"],
+        kind=item["kind"],
+        score=item["score"],
+        space=item["space"],
+        tags=item["tags"],
+        format=item["format"],
+        similarity=item["similarity"],
+        measured=item.get("measured", []),
+        transfer=item.get("transfer", {}),
+        evidence=item.get("evidence", []),
+    )
 
 
 class FuteRegistry:

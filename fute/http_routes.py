@@ -108,7 +108,7 @@ class VectorQuery(BaseModel):
     explain: bool = False
 
 
-def space_row(space: Any, n_embeddings: int) -> dict[str, Any]:
+def space_row(space: Any, n_embeddings: int) -> SpaceRow:
     """One space as ``fute spaces list --json`` prints it."""
     return {
         "name": space.name,
@@ -132,12 +132,12 @@ def catalogue_router() -> APIRouter:
     router = APIRouter(tags=["catalogue"])
 
     @router.get("/health", response_model=Health)
-    def health() -> dict[str, bool]:
+    def health() -> Health:
         """Liveness: the server answers."""
-        return {"ok": True}
+        return Health(ok=True)
 
     @router.get("/spaces", response_model=list[SpaceRow])
-    def spaces(reg: Reg) -> list[dict[str, Any]]:
+    def spaces(reg: Reg) -> list[SpaceRow]:
         """Embedding spaces, as ``fute spaces list --json``."""
         return [space_row(s, n) for s, n in reg.spaces()]
 
@@ -217,17 +217,17 @@ def query_router() -> APIRouter:
         target: Target,
         transfer: Annotated[TransferOptions, Depends(transfer_options)],
         include_models: bool = False,
-    ) -> dict[str, Any]:
+    ) -> QueryAnswer:
         """Datasets to transfer from for a target dataset (transfer-aware when results are recorded)."""
         return qs.query_sources(reg, target, replace(opts, transfer=transfer), include_models=include_models)
 
     @router.get("/query/models", response_model=QueryAnswer)
-    def models(reg: Reg, opts: Opts, target: Target) -> dict[str, Any]:
+    def models(reg: Reg, opts: Opts, target: Target) -> QueryAnswer:
         """Models that fit a target dataset."""
         return qs.query_models(reg, target, opts)
 
     @router.get("/query/prompts", response_model=QueryAnswer)
-    def prompts(reg: Reg, opts: Opts, target: Target, llm: str | None = None) -> dict[str, Any]:
+    def prompts(reg: Reg, opts: Opts, target: Target, llm: str | None = None) -> QueryAnswer:
         """Prompt+LLM pairs that fit a target dataset (optionally on one LLM)."""
         return qs.query_prompts(reg, target, opts, llm=llm)
 
@@ -237,12 +237,12 @@ def query_router() -> APIRouter:
         opts: Opts,
         name: Annotated[str, Query(min_length=1, max_length=300)],
         kind: Annotated[str | None, Query(pattern="^(dataset|model|prompt)$")] = None,
-    ) -> dict[str, Any]:
+    ) -> QueryAnswer:
         """Subjects nearest to a named subject."""
         return qs.query_similar(reg, name, opts, kind=kind)
 
     @router.post("/query/vector", response_model=QueryAnswer)
-    def vector(reg: Reg, body: VectorQuery) -> dict[str, Any]:
+    def vector(reg: Reg, body: VectorQuery) -> QueryAnswer:
         """Subjects nearest to a raw vector in one space."""
         opts = qs.QueryOptions(k=body.k, where=parse_pairs(body.where, "where"), explain=body.explain)
         return qs.query_vector(reg, body.space, body.vector, opts)
@@ -257,7 +257,7 @@ def query_router() -> APIRouter:
         seed: Annotated[int, Query(ge=0, le=2**32 - 1)] = 0,
         ranking: Annotated[Literal["auto", "transfer", "similarity"], Query()] = "auto",
         selection: Annotated[Literal["fixed", "nested"], Query()] = "fixed",
-    ) -> dict[str, Any]:
+    ) -> EvalReport:
         """Ranking quality against recorded transfer results (each target's results hidden)."""
         return qs.evaluate(
             reg,

@@ -23,9 +23,9 @@ from ingest.finetune import finetune_classifier
 from ingest.jobs import run_catalogue
 from ingest.probes import DEFAULT_POOL
 from ingest.starter import ensure_default_probe_set, register_starter, starter_name
+from query.service import QueryOptions, query_models, query_prompts, query_sources
+from query.transfer_query import TransferOptions
 from registry.api import Registry
-from registry.catalog import get_subject
-from registry.filters import SearchFilter
 
 TEXTEMB, TASKEMB = "textemb", "fute-taskemb"
 CLASSIFIER = "sst2-classifier"
@@ -79,9 +79,9 @@ def run(reg: Registry, cfg: QuickstartConfig, show_progress: bool = True) -> dic
         "home": str(reg.settings.home.resolve()),
         "database": reg.db.engine.url.render_as_string(hide_password=True),
         "job": report.to_dict(),
-        "sources": _ranked(reg, TASKEMB, cfg.target, ("dataset",)),
-        "prompts": _ranked(reg, TASKEMB, cfg.dataset, ("prompt",)),
-        "models": _ranked(reg, TASKEMB, cfg.dataset, ("model",)),
+        "sources": _ranked(reg, TASKEMB, cfg.target, "dataset"),
+        "prompts": _ranked(reg, TASKEMB, cfg.dataset, "prompt"),
+        "models": _ranked(reg, TASKEMB, cfg.dataset, "model"),
         "verify": reg.verify().to_dict(),
     }
 
@@ -115,15 +115,25 @@ def _catalogue(reg: Registry, cfg: QuickstartConfig, model_dir: Path) -> Catalog
     )
 
 
-def _ranked(
-    reg: Registry, space: str, name: str, kinds: tuple[str, ...], k: int = 5
-) -> list[tuple[str, float]]:
-    """The k nearest subjects of the given kinds to a dataset (itself excluded)."""
-    with reg.db.read() as session:
-        subject_id = get_subject(session, name, "dataset").id
+def _ranked(reg: Registry, space: str, name: str, kind: str, k: int = 5) -> list[tuple[str, float]]:
+    """The k nearest subjects of one kind to a dataset (itself excluded), by similarity in one
+    space: ``query_sources`` / ``query_models`` / ``query_prompts``, the answers of ``fute query``.
+
+    Args:
+        reg: Registry.
+        space: The space ranked in.
+        name: The dataset.
+        kind: ``dataset`` (transfer sources), ``model`` or ``prompt``.
+        k: Results wanted.
+
+    Returns:
+        (name, similarity rounded to 4 places) pairs, best first; empty when the dataset has no vector.
+    """
+    # similarity only: the quickstart shows what its spaces rank, not recorded transfer results
+    opts = QueryOptions(k=k, spaces=(space,), transfer=TransferOptions(ranking="similarity"))
+    query = {"dataset": query_sources, "model": query_models, "prompt": query_prompts}[kind]
     try:
-        vec = reg.vector_of(space, subject_id)
-    except LookupError:
+        answer = query(reg, name, opts)
+    except LookupError:  # no vector in the space yet (an entry of the job failed)
         return []
-    hits = reg.search(space, vec, k=k, flt=SearchFilter(kinds=kinds, exclude_subject_ids=(subject_id,)))[0]
-    return [(h.name, round(h.score, 4)) for h in hits]
+    return [(r["name"], round(r["score"], 4)) for r in answer["results"]]

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from query.answers import QueryAnswer
 from registry.api import Registry
 from registry.budgets import SpaceBudget, dataset_size, space_budgets
 
@@ -36,18 +37,21 @@ BENCHMARKED_BUDGETS: dict[str, dict[str, int]] = {
 NOISE_COSINE = 0.01
 
 
-def with_warnings(reg: Registry, answer: dict[str, Any]) -> dict[str, Any]:
-    """Add the top-level ``warnings`` list to a query answer (empty when nothing is flagged).
+def with_warnings(reg: Registry, answer: dict[str, Any]) -> QueryAnswer:
+    """The typed answer of a ranking: ``space``, ``query`` and ``results`` as built, and the
+    top-level ``warnings`` list (empty when nothing is flagged).
 
     Args:
         reg: Registry the answer came from.
-        answer: A ``query_*`` answer (``space``, ``query``, ``results``).
+        answer: A ``query_*`` answer being built (``space``, ``query``, ``results``).
 
     Returns:
-        The same dict, with ``warnings``.
+        The answer with ``warnings``.
     """
-    answer["warnings"] = answer_warnings(reg, answer)
-    return answer
+    warnings = answer_warnings(reg, answer)
+    return QueryAnswer(
+        space=answer["space"], query=answer["query"], results=answer["results"], warnings=warnings
+    )
 
 
 def answer_warnings(reg: Registry, answer: dict[str, Any]) -> list[str]:
