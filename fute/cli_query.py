@@ -10,7 +10,7 @@ from fute.cli_common import Leaf, parse_tags, print_json
 from fute.cli_show import show_answer
 from fute.cli_transfer import SOURCES_HELP, add_param_flags, add_source_flags, params_from, transfer_options
 from fute.cli_types import int_range
-from query.answers import QueryAnswer
+from query.answers import QueryAnswer, transfer_import_answer
 from query.service import (
     QueryOptions,
     evaluate,
@@ -73,7 +73,7 @@ def cmd_transfer_import(args: argparse.Namespace, settings: Settings) -> int:
     """``fute transfer import FILE.csv``."""
     rows = read_csv(Path(args.file))
     report = import_transfer_rows(Registry.open(settings), rows, args.origin, args.on_conflict)
-    print_json({"imported": report.stored, **report.to_dict()}) if args.json else print(report.summary())
+    print_json(transfer_import_answer(report)) if args.json else print(report.summary())
     return 0
 
 

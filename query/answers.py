@@ -14,10 +14,13 @@ and the registry floor must not import upward.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, NotRequired
+from typing import TYPE_CHECKING, Any, NotRequired
 
 from pydantic import ConfigDict, with_config
 from typing_extensions import TypedDict
+
+if TYPE_CHECKING:
+    from query.transfer import TransferImport
 
 # open-ended blocks keep keys this module does not list (pydantic would drop them otherwise)
 OPEN = ConfigDict(extra="allow")
@@ -172,6 +175,26 @@ class TransferImportAnswer(TypedDict):
 
 
 # -- listings (built in registry/ and fute/; the same shapes for the CLI and HTTP) -----------------
+
+
+def transfer_import_answer(report: TransferImport) -> TransferImportAnswer:
+    """The JSON of a transfer import (``fute transfer import --json``, ``POST /transfers``).
+
+    Args:
+        report: What ``query.transfer.import_transfer_rows`` did.
+
+    Returns:
+        ``imported`` (the rows written, as ``stored``) and the report's counts.
+    """
+    return TransferImportAnswer(
+        imported=report.stored,
+        rows=report.rows,
+        stored=report.stored,
+        unchanged=report.unchanged,
+        duplicates=report.duplicates,
+        conflicts=list(report.conflicts),
+        on_conflict=report.on_conflict,
+    )
 
 
 class SpaceRow(TypedDict):
