@@ -84,7 +84,14 @@ class Ranking:
 
 
 def _entry(item: ResultItem) -> RankedEntry:
-    """One result of an answer as a ``RankedEntry`` (the keys a ranking shows; not provenance)."""
+    """One result of an answer as a ``RankedEntry``.
+
+    Args:
+        item: A result of a ``query_*`` answer.
+
+    Returns:
+        The entry (the keys a ranking shows; not the provenance of ``explain``).
+    """
     return RankedEntry(
         rank=item["rank"],
         name=item["name"],
