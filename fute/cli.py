@@ -234,6 +234,17 @@ def quiet_libraries() -> None:
     # imported: importing them here would cost every command (even `--help`) seconds of start-up.
     os.environ["TRANSFORMERS_VERBOSITY"] = "error"
     os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"
+    # A library this process has already imported (the Python API, tests) has read its environment:
+    # configure it directly; that costs nothing, as it is loaded.
+    if "huggingface_hub" in sys.modules:
+        from huggingface_hub.utils import disable_progress_bars  # type: ignore[attr-defined]
+
+        disable_progress_bars()
+    if "transformers" in sys.modules:
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.set_verbosity_error()
+        hf_logging.disable_progress_bar()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

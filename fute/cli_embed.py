@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any
 
 from fute.cli_common import Leaf, embed_into, parse_params, parse_tags, print_json
 from fute.cli_ray import add_ray_arguments, ray_options
-from ingest.catalogue import load_catalogue
 from ingest.names import DEFAULT_SURROGATE, METHODS, MODEL_KINDS
 from query.service import parse_where
 from registry.api import Registry
@@ -154,6 +153,8 @@ def embed_all_spaces(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_ingest_catalogue(args: argparse.Namespace, settings: Settings) -> int:
     """``fute ingest catalogue FILE``: exit 1 when some entries failed (the rest are stored)."""
+    from ingest.catalogue import load_catalogue  # YAML + schema: only this command reads a file
+
     reg = Registry.open(settings)
     cat = load_catalogue(Path(args.file))
     if args.ray is not None:

@@ -13,13 +13,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, create_engine, event, inspect
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlalchemy.orm import Session
@@ -32,6 +28,14 @@ from registry.errors import (
     SchemaOutdatedError,
 )
 from registry.settings import Settings
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+# The newest migration revision (migrations/versions): check_schema compares against it on every
+# open without loading Alembic. Bump it with each new migration; a test compares it with Alembic's head.
+SCHEMA_HEAD = "0006"
+VERSION_TABLE = "alembic_version"
 
 
 def _sqlite_pragmas(engine: Engine, busy_timeout_s: float) -> None:
@@ -180,9 +184,18 @@ class Database:
         self.engine.dispose()
 
     def current_revision(self) -> str | None:
-        """The Alembic revision stamped in the database, or None on an empty database."""
+        """The Alembic revision stamped in the database, or None on an empty database.
+
+        Read with one SQL statement rather than through Alembic's migration context: every command
+        opens the registry, and importing Alembic's runtime would add a third of a second to each.
+        """
         with _translate_operational(self.settings), self.engine.connect() as conn:
-            return MigrationContext.configure(conn).get_current_revision()
+            if not inspect(conn).has_table(VERSION_TABLE):
+                return None
+            rows = conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalars().all()
+        if len(rows) > 1:  # one linear history: Alembic itself would refuse several heads here
+            raise DatabaseDamagedError(damaged_message(self.settings, f"{len(rows)} rows in {VERSION_TABLE}"))
+        return str(rows[0]) if rows else None
 
     def check_schema(self) -> None:
         """Fail unless the database schema is exactly at this code's head revision.
@@ -197,7 +210,7 @@ class Database:
                 f"no registry here ({path} does not exist); run `fute init` first, or check --home / --db"
             )
         current = self.current_revision()
-        head = head_revision()
+        head = SCHEMA_HEAD
         if current is None:
             raise RegistryNotInitializedError(
                 f"no registry schema in {self.engine.url.render_as_string(hide_password=True)}; "
@@ -230,6 +243,8 @@ class Database:
         Returns:
             The head revision now stamped in the database.
         """
+        from alembic import command  # migrations are rare: Alembic loads only for them
+
         cfg = alembic_config()
         with _translate_operational(self.settings), self.engine.begin() as conn:
             cfg.attributes["connection"] = conn
@@ -239,13 +254,20 @@ class Database:
 
 def alembic_config() -> Config:
     """Alembic configuration pointing at the packaged ``migrations`` folder."""
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(resources.files("migrations")))
     return cfg
 
 
 def head_revision() -> str:
-    """The newest migration revision shipped with this code."""
+    """The newest migration revision shipped with this code, read from the migration scripts.
+
+    ``SCHEMA_HEAD`` states the same value without loading Alembic (a test keeps the two equal).
+    """
+    from alembic.script import ScriptDirectory
+
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     if head is None:  # pragma: no cover - the package always ships revisions
         raise SchemaOutdatedError("no migration revisions are packaged; reinstall fute-registry")

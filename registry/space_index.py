@@ -17,8 +17,6 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from filelock import FileLock
-from filelock import Timeout as FileLockTimeout
 from sqlalchemy.orm import Session
 
 from registry import faiss_index as fx
@@ -85,6 +83,9 @@ class SpaceIndexes:
                 "this process opens indexes memory-mapped read-only (FUTE_INDEX_MMAP=1) and cannot "
                 "write; run writes (ingest, maintain) in a process without FUTE_INDEX_MMAP"
             )
+        from filelock import FileLock  # writers only: a read-only command need not load it
+        from filelock import Timeout as FileLockTimeout
+
         folder = self.folder(space_id)
         folder.mkdir(parents=True, exist_ok=True)
         lock = FileLock(str(folder / snap.LOCK), timeout=self.lock_timeout_s)
