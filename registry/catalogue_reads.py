@@ -1,7 +1,7 @@
-"""Read-only listings for the entry layer, each in its own read session.
+"""Read-only catalogue listings for the entry layer (CLI and HTTP), each in its own read session.
 
-The session-taking listings live in `listing.py` (the HTTP layer composes them inside a session it
-already holds); these are the doors the CLI uses, so `fute/` never handles a session itself.
+The session-taking listings they wrap live in `listing.py`; these are the doors `fute/` uses, so the
+entry layer never handles a session itself.
 """
 
 from __future__ import annotations
