@@ -37,9 +37,10 @@ def untyped_responses(spec: dict[str, Any]) -> set[tuple[str, str]]:
         for method, op in methods.items():
             for status, response in op.get("responses", {}).items():
                 json_body = response.get("content", {}).get("application/json")
-                if status.startswith("2") and json_body is not None:
-                    if not _typed(json_body.get("schema", {}), components):
-                        missing.add((method, path))
+                if json_body is None or not status.startswith("2"):
+                    continue
+                if not _typed(json_body.get("schema", {}), components):
+                    missing.add((method, path))
     return missing
 
 
