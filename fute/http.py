@@ -26,7 +26,6 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -45,7 +44,6 @@ from registry.errors import (
     NotFoundError,
     RegistryError,
 )
-from registry.models import Job
 from registry.settings import Settings
 from registry.validate import shown
 
@@ -238,39 +236,39 @@ class JobRunner:
             path.unlink(missing_ok=True)
             raise
 
-    def start(self, cat: Catalogue) -> threading.Thread:
-        """Run ``ingest.jobs.run_catalogue`` on ``cat`` in a daemon thread."""
-        thread = threading.Thread(target=self._run, args=(cat,), name=f"job-{cat.path.stem}", daemon=True)
+    def start(self, reg: Registry, cat: Catalogue) -> int:
+        """Open the job row of ``cat``, then run ``ingest.jobs.run_catalogue`` on it in a daemon
+        thread; the id is known before the thread starts, so nothing polls for it.
+
+        Args:
+            reg: The served registry (the row is written through it, in the request).
+            cat: The validated catalogue.
+
+        Returns:
+            The job id.
+        """
+        from ingest.jobs import catalogue_job  # the job machinery loads the models: only when used
+
+        job_id = catalogue_job(reg, cat)
+        thread = threading.Thread(
+            target=self._run, args=(cat, job_id), name=f"job-{cat.path.stem}", daemon=True
+        )
         self.threads = [t for t in self.threads if t.is_alive()] + [thread]
         thread.start()
-        return thread
+        return job_id
 
-    def _run(self, cat: Catalogue) -> None:
+    def _run(self, cat: Catalogue, job_id: int) -> None:
         from ingest.engine import Engine
         from ingest.jobs import run_catalogue
 
         reg = Registry.open(self.settings)
         try:
-            report = run_catalogue(reg, Engine(reg), cat, show_progress=False)
+            report = run_catalogue(reg, Engine(reg), cat, show_progress=False, job_id=job_id)
             log.info("job %s finished: %s", report.job_id, report.status)
         except Exception:  # the thread must not die silently; the job row keeps its status
             log.exception("catalogue job %s crashed", cat.path)
         finally:
             reg.close()
-
-    def job_id(self, reg: Registry, cat: Catalogue, thread: threading.Thread, wait_s: float) -> int | None:
-        """Id of the job row that ``run_catalogue`` creates for ``cat`` (None if not seen in time)."""
-        deadline = time.monotonic() + wait_s
-        while True:
-            alive = thread.is_alive()  # read before the query: a finished job's row is then visible
-            with reg.db.read() as session:
-                recent = session.scalars(
-                    select(Job).where(Job.kind == "catalogue").order_by(Job.id.desc()).limit(50)
-                )
-                found = next((j.id for j in recent if (j.params or {}).get("file") == str(cat.path)), None)
-            if found is not None or not alive or time.monotonic() > deadline:
-                return found
-            time.sleep(0.05)
 
 
 def write_router() -> APIRouter:
@@ -294,15 +292,13 @@ def write_router() -> APIRouter:
         """Start a catalogue job (same sections as the YAML catalogue); poll ``GET /jobs/{id}``.
 
         Files it names must lie under ``FUTE_HTTP_ROOTS`` (403 otherwise, see ``fute.http_files``).
-
-        ``job_id`` is null when the job row did not appear within 10 s (e.g. another writer held the
-        database); the job still runs and shows up in ``GET /jobs`` with ``params.file`` = ``file``.
+        The job row is written before the answer, so ``job_id`` always names it (its
+        ``params.file`` is ``file``).
         """
         runner = cast(JobRunner, request.app.state.jobs)
         check_file_arguments(body, reg.settings.allowed_roots)  # before anything is written
         cat = runner.save(body)
-        thread = runner.start(cat)
-        job_id = runner.job_id(reg, cat, thread, wait_s=10.0)
+        job_id = runner.start(reg, cat)
         return {"status": "submitted", "job_id": job_id, "file": str(cat.path)}
 
     @router.delete("/subjects/{kind}/{name}")

@@ -1,8 +1,11 @@
-"""Catalogue ingestion jobs: every entry is its own unit with a status in ``job_entries``.
+"""The one job frame: every entry is its own unit with a status in ``job_entries``.
 
-A failing entry is recorded with its reason and the rest go on. A re-run skips what is already
-registered or embedded (by name and space), so an interrupted job resumes where it stopped; the
-interrupted job row is marked ``cancelled`` and points at the job that resumed it.
+``run_job`` opens the job row (cancelling the interrupted run of the same work), runs its steps,
+records each entry and closes the row; catalogue jobs, ``embed --all``, re-embedding and the Ray
+driver all go through it. A failing entry is recorded with its reason and the rest go on. A re-run
+skips what is already registered or embedded (by name and space), so an interrupted job resumes
+where it stopped; the interrupted job row is marked ``cancelled`` and points at the job that
+resumed it.
 """
 
 from __future__ import annotations
@@ -10,25 +13,30 @@ from __future__ import annotations
 import logging
 import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
-
+from ingest.blackbox import BlackBox
 from ingest.catalogue import Catalogue
 from ingest.engine import Engine
 from ingest.setup import setup_steps
 from registry.api import Registry
 from registry.errors import RegistryError
-from registry.jobs import finish_job, progress, start_job
-from registry.models import Embedding, EmbeddingSpace, Job, JobEntry, Subject, utcnow
+from registry.job_runs import close_job, open_job, record_entry
+from registry.job_targets import embed_target
+from registry.jobs import EntryRecord
 
 log = logging.getLogger(__name__)
 
-# Errors that fail one entry, not the job: bad data, model loading, numerical trouble, I/O.
-ENTRY_ERRORS = (RegistryError, ValueError, RuntimeError, OSError, KeyError, TypeError)
+# Errors that fail one entry as bad input, not as a bug: the registry's own errors, I/O (files,
+# network, model downloads), bad values (data, numpy, pydantic) and runtime failures of the model
+# libraries (torch raises RuntimeError, out-of-memory included). A TypeError or KeyError is a bug:
+# it still fails only its entry (the job goes on) but its traceback is logged.
+ENTRY_ERRORS: tuple[type[Exception], ...] = (RegistryError, OSError, ValueError, RuntimeError)
+
+Step = tuple[str, Callable[[], str | None]]  # (key, action returning a skip reason or None)
 
 
 @dataclass
@@ -49,35 +57,109 @@ class JobReport:
         return {"job_id": self.job_id, "status": self.status, "counts": counts, "entries": self.entries}
 
 
-Step = tuple[str, Callable[[], str | None]]  # (key, action returning a skip reason or None)
+@dataclass(frozen=True)
+class JobOptions:
+    """How ``run_job`` runs a job beyond its steps.
+
+    Attributes:
+        show_progress: A bar (terminal) or one line per entry (pipe) on stderr.
+        resume_on: Param names that identify the same work: a still-running job of the same kind
+            with equal values was killed and is cancelled. None: all params.
+        job_id: A job row opened already (``POST /jobs`` answers with its id before the job runs).
+        later: Further step lists, each built when the earlier steps have run (embedding entries
+            need the spaces and subjects that the set-up entries register).
+        after: Runs inside the frame after every step (the Ray driver settles its leased entries
+            there and folds them into the report).
+    """
+
+    show_progress: bool = False
+    resume_on: tuple[str, ...] | None = None
+    job_id: int | None = None
+    later: tuple[Callable[[], list[Step]], ...] = ()
+    after: Callable[[JobReport], None] | None = None
 
 
-def run_catalogue(reg: Registry, engine: Engine, cat: Catalogue, show_progress: bool) -> JobReport:
-    """Run a catalogue file: set-up entries first, then one embedding entry per subject and space."""
-    # A job killed between an embedding's commit and its index publish left a snapshot behind SQL;
-    # the re-run skips that entry and would never write the space again, so publish it first.
-    reg.recover()
-    steps = setup_steps(reg, engine, cat)
-    with reg.db.transaction() as session:
-        job = start_job(session, "catalogue", 0, {"file": str(cat.path)})
-        _cancel_interrupted(session, str(cat.path), job.id)
-    report = JobReport(job.id, "running")
-    with ends_job(reg, job.id):
-        _run_steps(reg, job.id, steps, report, show_progress, offset=0)
-        embed_steps = embedding_steps(reg, engine, cat)
-        _run_steps(reg, job.id, embed_steps, report, show_progress, offset=len(steps))
+def run_job(
+    reg: Registry, kind: str, params: dict[str, Any], steps: Sequence[Step], opts: JobOptions | None = None
+) -> JobReport:
+    """Run a job: open its row, run every step as its own entry, close the row.
+
+    Args:
+        reg: The registry.
+        kind: Job kind (``catalogue``, ``reembed``, ``embed``).
+        params: Params stored on the row (and compared to find the interrupted run).
+        steps: ``(key, action)`` pairs; an action returns a skip reason or None when it did the work.
+        opts: Progress display, resume rule, an opened row, later steps, a final hook.
+
+    Returns:
+        The report; its status is ``failed`` when any entry failed, ``done`` otherwise.
+
+    Raises:
+        BaseException: Whatever escapes the entries (Ctrl-C, a lost database) after closing the row.
+    """
+    opts = opts or JobOptions()
+    job_id = opts.job_id
+    if job_id is None:
+        match = None if opts.resume_on is None else {k: params.get(k) for k in opts.resume_on}
+        job_id = open_job(reg, kind, params, match, n_total=len(steps))
+    report = JobReport(job_id, "running")
+    with ends_job(reg, job_id):
+        _run_steps(reg, report, steps, opts.show_progress)
+        for build in opts.later:
+            _run_steps(reg, report, build(), opts.show_progress)
+        if opts.after is not None:
+            opts.after(report)
     report.status = "failed" if report.count("failed") else "done"
-    with reg.db.transaction() as session:
-        failed = [f"{e['key']}: {e['error']}" for e in report.entries if e["status"] == "failed"]
-        finish_job(session, job.id, report.status, "; ".join(failed)[:4000] or None)
+    failed = [f"{e['key']}: {e['error']}" for e in report.entries if e["status"] == "failed"]
+    close_job(reg, job_id, report.status, "; ".join(failed)[:4000] or None, _counts(report))
     return report
+
+
+def _counts(report: JobReport) -> tuple[int, int]:
+    return len(report.entries), report.count("failed")
+
+
+def run_catalogue(
+    reg: Registry, engine: Engine, cat: Catalogue, show_progress: bool, job_id: int | None = None
+) -> JobReport:
+    """Run a catalogue file: set-up entries first, then one embedding entry per subject and space.
+
+    Args:
+        reg: The registry.
+        engine: Engine that computes the vectors.
+        cat: The validated catalogue.
+        show_progress: Progress on stderr.
+        job_id: The job row, when the caller opened it (``catalogue_job``).
+
+    Returns:
+        The job report.
+    """
+    # A job opened by the caller must not stay running if the preparation fails.
+    with ends_job(reg, job_id) if job_id is not None else nullcontext():
+        # A job killed between an embedding's commit and its index publish left a snapshot behind
+        # SQL; the re-run skips that entry and would never write the space again: publish it first.
+        reg.recover()
+        steps = setup_steps(reg, engine, cat)
+    later = (lambda: embedding_steps(reg, engine, cat),)
+    opts = JobOptions(show_progress, resume_on=("file",), job_id=job_id, later=later)
+    return run_job(reg, "catalogue", {"file": str(cat.path)}, steps, opts)
+
+
+def catalogue_job(reg: Registry, cat: Catalogue) -> int:
+    """Open the job row of a catalogue run before it starts (its id is known at once).
+
+    Returns:
+        The job id to pass to ``run_catalogue``.
+    """
+    params = {"file": str(cat.path)}
+    return open_job(reg, "catalogue", params, params)
 
 
 @contextmanager
 def ends_job(reg: Registry, job_id: int) -> Iterator[None]:
     """Close the job row when anything escapes the block (a bug, Ctrl-C, a lost database), then
     re-raise: a job must never stay ``running`` because of an exception. A killed process cannot
-    run this; its row is closed by the next run of the same catalogue (``_cancel_interrupted``).
+    run this; its row is closed by the next run of the same work (``open_job``).
 
     Raises:
         BaseException: Whatever the block raised, unchanged.
@@ -87,26 +169,64 @@ def ends_job(reg: Registry, job_id: int) -> Iterator[None]:
     except BaseException as exc:
         status = "cancelled" if isinstance(exc, KeyboardInterrupt) else "failed"
         try:
-            with reg.db.transaction() as session:
-                finish_job(session, job_id, status, _reason(exc))
+            close_job(reg, job_id, status, reason(exc))
         except Exception:  # the database itself may be what failed; the original error matters more
             log.warning("could not close job %s after %s", job_id, type(exc).__name__)
         raise
 
 
-def _reason(exc: BaseException) -> str:
+def reason(exc: BaseException) -> str:
     """``TypeName: first line of the message`` (what a failed entry or job records)."""
     text = str(exc).splitlines()[0] if str(exc) else ""
     return f"{type(exc).__name__}: {text}"[:4000]
 
 
-def _cancel_interrupted(session: Any, path: str, new_id: int) -> None:
-    for old in session.scalars(
-        select(Job).where(Job.kind == "catalogue", Job.status == "running", Job.id != new_id)
-    ):
-        if old.params.get("file") == path:
-            old.status, old.finished_at = "cancelled", utcnow()
-            old.error = f"interrupted; resumed by job {new_id}"
+def outcome(key: str, action: Callable[[], str | None]) -> tuple[str, str | None]:
+    """Run one entry's action: ``(done|skipped|failed, skip or failure reason)``.
+
+    An error in ``ENTRY_ERRORS`` is bad input; any other ``Exception`` is a bug, which fails the
+    entry as well (one entry's bug must not stop a job) but is logged with its traceback.
+    """
+    try:
+        skip = action()
+    except ENTRY_ERRORS as exc:
+        return "failed", reason(exc)
+    except Exception as exc:
+        log.error("entry %s failed on a bug (%s)", key, type(exc).__name__, exc_info=True)
+        return "failed", reason(exc)
+    return ("skipped", skip) if skip else ("done", None)
+
+
+def skip_reason(reg: Registry, space: str, kind: str, name: str) -> str | None:
+    """Why an embedding entry has no work: the vector exists, or the space cannot embed the kind.
+
+    A missing subject is not a skip: computing it raises the clear "not found" error.
+
+    Raises:
+        SpaceNotFoundError: No such space.
+    """
+    target = embed_target(reg, space, kind, name)
+    if target.embedded:
+        return "already embedded"
+    sp = target.space
+    if kind != "dataset" and (sp.method == "textemb" or sp.probe_set_id is None):
+        return f"{sp.method} space without probe set embeds datasets only"
+    return None
+
+
+def embed_action(
+    reg: Registry, engine: Engine, space: str, name: str, kind: str, box: BlackBox | None = None
+) -> Callable[[], str | None]:
+    """The action of one embedding entry: skip (with the reason) or compute and store the vector."""
+
+    def action() -> str | None:
+        skip = skip_reason(reg, space, kind, name)
+        if skip:
+            return skip
+        engine.embed(space, name, kind, box=box)
+        return None
+
+    return action
 
 
 def embedding_steps(reg: Registry, engine: Engine, cat: Catalogue) -> list[Step]:
@@ -117,62 +237,27 @@ def embedding_steps(reg: Registry, engine: Engine, cat: Catalogue) -> list[Step]
         for section, kind in kinds:
             for entry in cat.entries(section):
                 key = f"embed/{space['name']}/{kind}/{entry['name']}"
-                steps.append((key, _embed_action(reg, engine, space["name"], entry["name"], kind)))
+                steps.append((key, embed_action(reg, engine, space["name"], entry["name"], kind)))
     return steps
 
 
-def _embed_action(
-    reg: Registry, engine: Engine, space: str, name: str, kind: str
-) -> Callable[[], str | None]:
-    def action() -> str | None:
-        with reg.db.read() as session:
-            sp = session.scalars(select(EmbeddingSpace).where(EmbeddingSpace.name == space)).one()
-            subject_id = session.scalar(select(Subject.id).where(Subject.kind == kind, Subject.name == name))
-            done = session.scalar(
-                select(Embedding.id).where(Embedding.space_id == sp.id, Embedding.subject_id == subject_id)
-            )
-        if done is not None:
-            return "already embedded"
-        if kind != "dataset" and (sp.method == "textemb" or sp.probe_set_id is None):
-            return f"{sp.method} space without probe set embeds datasets only"
-        engine.embed(space, name, kind)
-        return None
-
-    return action
-
-
-def _run_steps(
-    reg: Registry, job_id: int, steps: list[Step], report: JobReport, show: bool, offset: int
-) -> None:
+def _run_steps(reg: Registry, report: JobReport, steps: Sequence[Step], show: bool) -> None:
+    """Run one list of steps, recording each entry with the job's progress as it settles."""
+    offset = len(report.entries)
     bar = _progress_bar(len(steps), show)
     for n, (key, action) in enumerate(steps):
         start = time.perf_counter()
-        status, error = "done", None
-        try:
-            skip = action()
-            status = "skipped" if skip else "done"
-            error = skip
-        except ENTRY_ERRORS as exc:
-            status, error = "failed", _reason(exc)
-        except Exception as exc:  # a bug: fail this entry, keep its traceback in the log, go on
-            log.debug("entry %s of job %s failed unexpectedly", key, job_id, exc_info=True)
-            status, error = "failed", _reason(exc)
-        seconds = round(time.perf_counter() - start, 3)
-        report.entries.append({"key": key, "status": status, "error": error, "seconds": seconds})
-        with reg.db.transaction() as session:
-            session.add(JobEntry(job_id=job_id, key=key, status=status, error=error, seconds=seconds))
-            job = session.get_one(Job, job_id)
-            job.n_total = offset + len(steps)
-            progress(
-                session, job_id, offset + n + 1, report.count("failed"), error if status == "failed" else None
-            )
+        status, error = outcome(key, action)
+        entry = EntryRecord(key, status, error, round(time.perf_counter() - start, 3))
+        report.entries.append(entry.to_dict())
+        record_entry(reg, report.job_id, entry, offset + len(steps), offset + n + 1, report.count("failed"))
         if bar is not None:
             bar.set_postfix_str(key[-40:])
             bar.update(1)
         elif show:  # not a terminal (a pipe, a log file): one line per entry instead of a bar
             note = f" ({error})" if error else ""
             print(
-                f"[{offset + n + 1}/{offset + len(steps)}] {key}: {status}{note} {seconds:.1f}s",
+                f"[{offset + n + 1}/{offset + len(steps)}] {key}: {status}{note} {entry.seconds:.1f}s",
                 file=sys.stderr,
             )
     if bar is not None:

@@ -20,26 +20,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
-
 from ingest.catalogue import Catalogue
 from ingest.engine import Engine
-from ingest.jobs import (
-    ENTRY_ERRORS,
-    JobReport,
-    _cancel_interrupted,
-    _run_steps,
-    embedding_steps,
-    ends_job,
-)
+from ingest.jobs import ENTRY_ERRORS, JobOptions, JobReport, embedding_steps, run_job
 from ingest.ray_probes import ProbeOptions, prefill
 from ingest.ray_worker import WorkerOptions, options_dict, work_one
 from ingest.setup import setup_steps
 from registry.api import Registry
 from registry.errors import ConfigError, RegistryError
-from registry.jobs import finish_job, progress, start_job
-from registry.leases import add_pending, fail_exhausted, open_counts
-from registry.models import JobEntry, utcnow
+from registry.job_runs import add_pending_entries, job_entries, lease_counts
 
 
 class ExtraMissingError(RegistryError):
@@ -98,22 +87,20 @@ def run_catalogue_ray(
     ray = import_ray()
     steps = setup_steps(reg, engine, cat)
     params = {"file": str(cat.path), "ray": opts.address or "local", **options_dict(opts.worker)}
-    with reg.db.transaction() as session:
-        job = start_job(session, "catalogue", 0, params)
-        _cancel_interrupted(session, str(cat.path), job.id)
-    report = JobReport(job.id, "running")
-    with ends_job(reg, job.id):
-        _run_steps(reg, job.id, steps, report, show, offset=0)
+
+    def distribute(report: JobReport) -> None:
+        """Lease one entry per (space, subject) to the Ray workers; fold their outcomes in."""
         keys = [key for key, _ in embedding_steps(reg, engine, cat)]
-        with reg.db.transaction() as session:
-            add_pending(session, job.id, keys)
-            session.get_one(type(job), job.id).n_total = len(steps) + len(keys)
+        add_pending_entries(reg, report.job_id, keys, len(steps) + len(keys))
         if not ray.is_initialized():
             ray.init(address=opts.address, include_dashboard=False, log_to_driver=show)
         _prefill(ray, reg, cat, opts.probes)
-        _drive(ray, reg, job.id, opts, show)
-    reg.recover()  # the one publisher: bring every snapshot current with SQL
-    return _finish(reg, job.id, report)
+        _drive(ray, reg, report.job_id, opts, show)
+        reg.recover()  # the one publisher: bring every snapshot current with SQL
+        _fold(reg, report)
+
+    frame = JobOptions(show, resume_on=("file",), after=distribute)
+    return run_job(reg, "catalogue", params, steps, frame)
 
 
 def _prefill(ray: Any, reg: Registry, cat: Catalogue, opts: ProbeOptions) -> None:
@@ -140,9 +127,7 @@ def _drive(ray: Any, reg: Registry, job_id: int, opts: RayOptions, show: bool) -
     in_flight: list[Any] = []
     last_publish = time.monotonic()
     while True:
-        with reg.db.transaction() as session:
-            fail_exhausted(session, job_id, opts.worker.max_attempts)
-            claimable, running, earliest = open_counts(session, job_id, opts.worker.max_attempts)
+        claimable, running, earliest = lease_counts(reg, job_id, opts.worker.max_attempts)
         if not (claimable or running or in_flight):
             return
         for _ in range(max(0, claimable - len(in_flight))):
@@ -152,7 +137,7 @@ def _drive(ray: Any, reg: Registry, job_id: int, opts: RayOptions, show: bool) -
             for ref in ready:
                 _collect(ray, ref, show)
         else:  # only dead workers' leases left: wait for the earliest to expire
-            wait = (_aware(earliest) - utcnow()).total_seconds() if earliest else 1.0
+            wait = (_aware(earliest) - datetime.now(UTC)).total_seconds() if earliest else 1.0
             time.sleep(min(max(wait, 0.1), 5.0))
         if time.monotonic() - last_publish > opts.publish_every_s:
             reg.recover()
@@ -181,19 +166,7 @@ def _collect(ray: Any, ref: Any, show: bool) -> None:
         )
 
 
-def _finish(reg: Registry, job_id: int, report: JobReport) -> JobReport:
-    """Fold the settled embedding entries into the report and close the job."""
+def _fold(reg: Registry, report: JobReport) -> None:
+    """Add the settled embedding entries (written by the workers) to the driver's report."""
     done_keys = {e["key"] for e in report.entries}
-    with reg.db.read() as session:
-        rows = session.scalars(select(JobEntry).where(JobEntry.job_id == job_id).order_by(JobEntry.id)).all()
-    for row in rows:
-        if row.key not in done_keys:
-            report.entries.append(
-                {"key": row.key, "status": row.status, "error": row.error, "seconds": row.seconds}
-            )
-    report.status = "failed" if report.count("failed") else "done"
-    failed = [f"{e['key']}: {e['error']}" for e in report.entries if e["status"] == "failed"]
-    with reg.db.transaction() as session:
-        progress(session, job_id, len(report.entries), report.count("failed"))
-        finish_job(session, job_id, report.status, "; ".join(failed)[:4000] or None)
-    return report
+    report.entries += [e.to_dict() for e in job_entries(reg, report.job_id) if e.key not in done_keys]

@@ -13,15 +13,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select
 
 from ingest.blackbox import BlackBox, check_probabilities
 from ingest.blackbox.factory import box_for
 from ingest.device import resolve_device
 from ingest.mte import probe_texts
 from registry.api import Registry
-from registry.catalog import cache_output, cached_outputs
-from registry.models import EmbeddingSpace, ModelEntry, Prompt, Subject
+from registry.job_targets import blackbox_rows, cache_outputs, cached_positions, probe_set_ids, subject_ids
 from registry.settings import Settings
 
 BoxFactory = Callable[[], BlackBox]
@@ -59,9 +57,7 @@ class CatalogueBox:
     def __call__(self) -> BlackBox:
         """Open the registry and build the subject's black box."""
         reg = Registry.open(Settings.model_validate_json(self.settings_json))
-        with reg.db.read() as session:
-            subject = session.get_one(Subject, self.subject_id)
-            llm = session.get(ModelEntry, subject.llm_id) if isinstance(subject, Prompt) else None
+        subject, llm = blackbox_rows(reg, self.subject_id)
         return box_for(subject, llm, reg.settings.home / "models", resolve_device(reg.settings.device))
 
 
@@ -97,8 +93,7 @@ def fill_probe_cache(
     Raises:
         ValueError: The black box returned invalid probabilities.
     """
-    with reg.db.read() as session:
-        cached = cached_outputs(session, blackbox_id, probe_set_id)
+    cached = cached_positions(reg, blackbox_id, probe_set_id)
     missing = [(pos, tid, t, q) for pos, tid, t, q in probe_texts(reg, probe_set_id) if pos not in cached]
     if len(missing) < opts.threshold:
         return 0
@@ -114,9 +109,11 @@ def fill_probe_cache(
     )
     done = 0
     for batch in out.iter_batches(batch_size=1024, batch_format="numpy"):
-        with reg.db.transaction() as session:  # one commit per batch: an interrupted fill resumes
-            for text_id, row in zip(batch["id"], batch["probs"], strict=True):
-                cache_output(session, blackbox_id, int(text_id), np.asarray(row, dtype=np.float32))
+        rows_out = zip(batch["id"], batch["probs"], strict=True)
+        # one commit per batch: an interrupted fill resumes
+        cache_outputs(
+            reg, blackbox_id, [(int(tid), np.asarray(row, dtype=np.float32)) for tid, row in rows_out]
+        )
         done += len(batch["id"])
     return done
 
@@ -136,21 +133,11 @@ def prefill(
     Returns:
         Number of probe outputs computed with Ray Data.
     """
-    with reg.db.read() as session:
-        probe_sets = sorted(
-            {
-                int(sp.probe_set_id)
-                for sp in session.scalars(select(EmbeddingSpace).where(EmbeddingSpace.name.in_(spaces)))
-                if sp.probe_set_id is not None and sp.method != "textemb"
-            }
-        )
-        ids = [
-            session.scalar(select(Subject.id).where(Subject.kind == kind, Subject.name == name))
-            for kind, name in subjects
-        ]
+    probe_sets = probe_set_ids(reg, spaces)
+    ids = subject_ids(reg, subjects)
     settings_json = reg.settings.model_dump_json()
     total = 0
-    for subject_id in [int(i) for i in ids if i is not None]:
+    for subject_id in ids:
         for probe_set_id in probe_sets:
             box = CatalogueBox(settings_json, subject_id)
             total += fill_probe_cache(ray, reg, subject_id, probe_set_id, box, opts)

@@ -8,6 +8,7 @@ fenced by the lease (``registry.leases.store_held``); the index is published by 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import threading
@@ -16,15 +17,12 @@ from dataclasses import asdict, dataclass
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import select
-
 from ingest.engine import Engine
-from ingest.jobs import ENTRY_ERRORS
+from ingest.jobs import outcome, skip_reason
 from registry.api import Registry
-from registry.leases import LeaseLostError, claim_next, held_entry, renew, settle, store_held
-from registry.models import Embedding, EmbeddingSpace, Subject
+from registry.job_runs import ClaimedEntry, claim_entry, renew_lease, settle_entry, store_entry_vector
+from registry.leases import LeaseLostError
 from registry.settings import Settings
-from registry.spaces import get_space
 
 
 @dataclass(frozen=True)
@@ -75,66 +73,49 @@ def work_one(settings_json: str, job_id: int, opts: WorkerOptions) -> dict[str, 
     """
     reg, engine = _context(settings_json, opts.threads)
     me = worker_name()
-    with reg.db.transaction() as session:
-        entry = claim_next(session, job_id, me, opts.lease_s, opts.max_attempts)
-        if entry is None:
-            return None
-        entry_id, key = entry.id, entry.key
+    entry = claim_entry(reg, job_id, me, opts.lease_s, opts.max_attempts)
+    if entry is None:
+        return None
     start = time.perf_counter()
-    with _Heartbeat(reg, entry_id, me, opts.lease_s):
-        status, error = _process(reg, engine, entry_id, key, me)
+    with _Heartbeat(reg, entry.id, me, opts.lease_s):
+        status, error = _process(reg, engine, entry, me)
         seconds = round(time.perf_counter() - start, 3)
         if status in ("failed", "skipped"):
-            _settle(reg, entry_id, me, status, error, seconds, opts.max_attempts)
-    return {"key": key, "status": status, "error": error, "seconds": seconds, "worker": me}
+            _settle(reg, entry.id, me, status, error, seconds, opts.max_attempts)
+    return {"key": entry.key, "status": status, "error": error, "seconds": seconds, "worker": me}
 
 
-def _process(reg: Registry, engine: Engine, entry_id: int, key: str, me: str) -> tuple[str, str | None]:
-    """Embed the entry's subject and store it; returns (status, error or skip reason)."""
-    space, kind, name = parse_key(key)
-    try:
-        skip = _skip_reason(reg, space, kind, name)
+def _process(reg: Registry, engine: Engine, entry: ClaimedEntry, me: str) -> tuple[str, str | None]:
+    """Embed the entry's subject and store it; returns (status, error or skip reason).
+
+    The skip rule and the error rule are the single-process job's (``ingest.jobs``); ``lost``
+    means another worker owns the entry now, so this one records nothing.
+    """
+    space, kind, name = parse_key(entry.key)
+    lost: list[str] = []
+
+    def action() -> str | None:
+        skip = skip_reason(reg, space, kind, name)
         if skip:
-            return "skipped", skip
+            return skip
         vec = engine.compute(space, name, kind)
-        with reg.db.transaction() as session:
-            seconds = vec.provenance.get("seconds")
-            stored = store_held(
-                session, entry_id, me, space, vec.subject_id, vec.vector, vec.provenance, seconds
-            )
-        return ("done", None) if stored is not None else ("skipped", "already embedded")
-    except LeaseLostError as exc:
-        return "lost", str(exc)
-    except ENTRY_ERRORS as exc:
-        return "failed", f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+        try:
+            stored = store_entry_vector(reg, entry, me, space, vec.subject_id, vec.vector, vec.provenance)
+        except LeaseLostError as exc:  # not a failure of the entry: its new holder settles it
+            lost.append(str(exc))
+            return "lost"
+        return None if stored is not None else "already embedded"
 
-
-def _skip_reason(reg: Registry, space_name: str, kind: str, name: str) -> str | None:
-    """Why an entry needs no work (same rules as the single-process job)."""
-    with reg.db.read() as session:
-        sp: EmbeddingSpace = get_space(session, space_name)
-        subject_id = session.scalar(select(Subject.id).where(Subject.kind == kind, Subject.name == name))
-        done = session.scalar(
-            select(Embedding.id).where(Embedding.space_id == sp.id, Embedding.subject_id == subject_id)
-        )
-    if done is not None:
-        return "already embedded"
-    if subject_id is None:
-        return None  # let compute raise the clear "not found" error
-    if kind != "dataset" and (sp.method == "textemb" or sp.probe_set_id is None):
-        return f"{sp.method} space without probe set embeds datasets only"
-    return None
+    status, error = outcome(entry.key, action)
+    return ("lost", lost[0]) if lost else (status, error)
 
 
 def _settle(
     reg: Registry, entry_id: int, me: str, status: str, error: str | None, seconds: float, max_attempts: int
 ) -> None:
     """Record a failure (back to pending while attempts remain) or a skip, if still ours."""
-    try:
-        with reg.db.transaction() as session:
-            settle(held_entry(session, entry_id, me), status, error, seconds, max_attempts)
-    except LeaseLostError:
-        pass  # another worker owns it now; its outcome wins
+    with contextlib.suppress(LeaseLostError):  # another worker owns it now; its outcome wins
+        settle_entry(reg, entry_id, me, status, error, seconds, max_attempts)
 
 
 class _Heartbeat:
@@ -156,9 +137,8 @@ class _Heartbeat:
     def _run(self) -> None:
         reg, entry_id, worker, lease_s = self.args
         while not self.stop.wait(lease_s / 3):
-            with reg.db.transaction() as session:
-                if not renew(session, entry_id, worker, lease_s):
-                    return
+            if not renew_lease(reg, entry_id, worker, lease_s):
+                return
 
 
 def options_dict(opts: WorkerOptions) -> dict[str, Any]:
