@@ -35,6 +35,7 @@ from fute.http_files import check_file_arguments
 from fute.http_routes import Reg, catalogue_router, jobs_router, query_router
 from fute.web import web_router
 from ingest.catalogue import Catalogue, load_catalogue
+from query.answers import Deleted, JobSubmitted, TransferImportAnswer, transfer_import_answer
 from query.transfer import import_transfer_rows
 from registry.api import Registry
 from registry.errors import (
@@ -279,16 +280,16 @@ def write_router() -> APIRouter:
     """
     router = APIRouter(route_class=TokenRoute, dependencies=[Depends(_bearer_doc)], tags=["write"])
 
-    @router.post("/transfers")
-    def transfers(reg: Reg, body: TransfersBody) -> dict[str, Any]:
+    @router.post("/transfers", response_model=TransferImportAnswer)
+    def transfers(reg: Reg, body: TransfersBody) -> TransferImportAnswer:
         """Import measured transfer results (rows of source, target, score, setting); repeated or
         changed (source, target, setting) keys are resolved by ``on_conflict`` and reported."""
         rows = [row.model_dump(exclude_none=True) for row in body.rows]
         report = import_transfer_rows(reg, rows, body.origin, body.on_conflict)
-        return {"imported": report.stored, **report.to_dict()}
+        return transfer_import_answer(report)
 
-    @router.post("/jobs", status_code=202)
-    def submit_job(request: Request, reg: Reg, body: dict[str, Any]) -> dict[str, Any]:
+    @router.post("/jobs", status_code=202, response_model=JobSubmitted)
+    def submit_job(request: Request, reg: Reg, body: dict[str, Any]) -> JobSubmitted:
         """Start a catalogue job (same sections as the YAML catalogue); poll ``GET /jobs/{id}``.
 
         Files it names must lie under ``FUTE_HTTP_ROOTS`` (403 otherwise, see ``fute.http_files``).
@@ -299,13 +300,13 @@ def write_router() -> APIRouter:
         check_file_arguments(body, reg.settings.allowed_roots)  # before anything is written
         cat = runner.save(body)
         job_id = runner.start(reg, cat)
-        return {"status": "submitted", "job_id": job_id, "file": str(cat.path)}
+        return JobSubmitted(status="submitted", job_id=job_id, file=str(cat.path))
 
-    @router.delete("/subjects/{kind}/{name}")
-    def delete_subject(reg: Reg, kind: Literal["dataset", "model", "prompt"], name: str) -> dict[str, str]:
+    @router.delete("/subjects/{kind}/{name}", response_model=Deleted)
+    def delete_subject(reg: Reg, kind: Literal["dataset", "model", "prompt"], name: str) -> Deleted:
         """Delete a subject with its tags and vectors (every index kept in step)."""
         reg.delete_subject(name, kind)
-        return {"deleted": name, "kind": kind}
+        return Deleted(deleted=name, kind=kind)
 
     add_edit_routes(router)  # PATCH /subjects/{kind}/{name}: tags and rename (fute.http_edits)
     return router
