@@ -21,10 +21,9 @@ from ingest.progress import scope
 from ingest.reference import reference_params, space_view
 from ingest.surrogate import DEFAULT_SURROGATE, Surrogate, load_surrogate
 from registry.api import EmbeddingItem, Registry
-from registry.catalog import dataset_examples, get_subject
 from registry.errors import ConfigError
-from registry.models import Dataset, EmbeddingSpace, ModelEntry, Prompt
-from registry.spaces import get_space
+from registry.lookups import embedding_inputs, stored_examples
+from registry.models import Dataset, EmbeddingSpace
 
 Progress = Callable[[int, int], None]
 
@@ -163,10 +162,8 @@ class Engine:
         Args and Raises: as ``embed``.
         """
         start = time.perf_counter()
-        with self.reg.db.read() as session:
-            space = get_space(session, space_name)
-            subject = get_subject(session, subject_name, kind)
-            llm = session.get(ModelEntry, subject.llm_id) if isinstance(subject, Prompt) else None
+        rows = embedding_inputs(self.reg, space_name, subject_name, kind)  # one read session
+        space, subject, llm = rows.space, rows.subject, rows.llm
         sur = self.surrogate(space.surrogate)
         params = params_from_space(space.method, space.params)
         queries = 0
@@ -188,8 +185,7 @@ class Engine:
     def _dataset_vector(
         self, sur: Surrogate, space: EmbeddingSpace, ds: Dataset, params: Any
     ) -> tuple[npt.NDArray[np.float32], dict[str, Any]]:
-        with self.reg.db.read() as session:
-            examples = dataset_examples(session, ds.id)
+        examples = stored_examples(self.reg, ds.id)
         n_labels = len(ds.label_set) if ds.label_set else 1
         view = space_view(space.params, ds.label_set)
         vec = embed(sur, space.method, params, ds.task_format, examples, n_labels, view)

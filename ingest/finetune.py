@@ -15,8 +15,8 @@ from ingest.methods.training import seeded_batches
 from ingest.progress import stage
 from ingest.surrogate import resolve
 from registry.api import Registry
-from registry.catalog import dataset_examples, get_subject
 from registry.errors import InvalidDataError
+from registry.lookups import dataset_and_examples
 from registry.models import Dataset
 
 
@@ -50,11 +50,10 @@ def finetune_classifier(
     """
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    with reg.db.read() as session:
-        ds = get_subject(session, dataset, "dataset")
-        if not isinstance(ds, Dataset) or not ds.label_set or "classification" not in ds.task_format:
-            raise InvalidDataError(f"{dataset!r} is not a classification dataset; pick one with a label set")
-        examples, labels = dataset_examples(session, ds.id), list(ds.label_set)
+    ds, examples = dataset_and_examples(reg, dataset)
+    if not isinstance(ds, Dataset) or not ds.label_set or "classification" not in ds.task_format:
+        raise InvalidDataError(f"{dataset!r} is not a classification dataset; pick one with a label set")
+    labels = list(ds.label_set)
     path = resolve(surrogate)
     torch.manual_seed(seed)
     tokenizer = AutoTokenizer.from_pretrained(path)

@@ -6,26 +6,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import select
-
 from ingest.blackbox import BlackBox, check_probabilities
 from ingest.progress import stage
 from registry.api import Registry
-from registry.catalog import cache_output, cached_outputs
-from registry.models import ProbeText
+from registry.lookups import cached_blackbox_outputs, probe_set_texts
+from registry.registration import cache_blackbox_outputs
 
 Progress = Callable[[int, int], None]
 
 
 def probe_texts(reg: Registry, probe_set_id: int) -> list[tuple[int, int, str, str | None]]:
     """(position, probe text id, text, text_pair) of a probe set, in position order."""
-    with reg.db.read() as session:
-        rows = session.execute(
-            select(ProbeText.position, ProbeText.id, ProbeText.text, ProbeText.text_pair)
-            .where(ProbeText.probe_set_id == probe_set_id)
-            .order_by(ProbeText.position)
-        ).all()
-    return [(int(p), int(i), t, q) for p, i, t, q in rows]
+    return probe_set_texts(reg, probe_set_id)
 
 
 def pseudo_labelled(
@@ -55,18 +47,16 @@ def pseudo_labelled(
         ValueError: The black box returned invalid probabilities (nothing of that batch is cached).
     """
     texts = probe_texts(reg, probe_set_id)
-    with reg.db.read() as session:
-        cached = cached_outputs(session, blackbox_id, probe_set_id)
+    cached = cached_blackbox_outputs(reg, blackbox_id, probe_set_id)
     missing = [t for t in texts if t[0] not in cached]
     queried = 0
     shown = stage("probing the black box", len(missing))  # cached probes cost nothing: not counted
     for start in range(0, len(missing), batch):
         chunk = missing[start : start + batch]
         probs = check_probabilities(box.predict([(t, q) for _, _, t, q in chunk]), len(chunk), box.n_classes)
-        with reg.db.transaction() as session:
-            for (pos, text_id, _, _), row in zip(chunk, probs, strict=True):
-                cache_output(session, blackbox_id, text_id, row)
-                cached[pos] = row
+        pairs = list(zip(chunk, probs, strict=True))
+        cache_blackbox_outputs(reg, blackbox_id, [(text_id, row) for (_, text_id, _, _), row in pairs])
+        cached.update((pos, row) for (pos, _, _, _), row in pairs)
         queried += len(chunk)
         shown.advance(len(chunk))
         if progress is not None:

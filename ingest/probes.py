@@ -12,16 +12,14 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import select
-
 from ingest import packaged
 from ingest.formats import PAIR_COLS, TEXT_COLS, clean_text, optional, pick
 from ingest.register import check_name, dataset_texts
 from ingest.sources import load_table
 from registry.api import Registry
-from registry.catalog import add_probe_set
 from registry.errors import InvalidDataError, NotFoundError, SourceUnavailableError
-from registry.models import Dataset
+from registry.lookups import dataset_id_by_key
+from registry.registration import store_probe_set
 
 Probe = tuple[str, str | None]
 DEFAULT_POOL = "pkg:default-pool"
@@ -87,10 +85,7 @@ def _read_lines(path: Path) -> list[Probe]:
 
 def _dataset_id(reg: Registry, key: str) -> int:
     """Id of a registered dataset given its name or content hash."""
-    with reg.db.read() as session:
-        found = session.scalar(
-            select(Dataset.id).where((Dataset.name == key) | (Dataset.content_hash == key))
-        )
+    found = dataset_id_by_key(reg, key)
     if found is None:
         raise NotFoundError(
             f"no registered dataset with name or content hash {key!r}; see `fute datasets list`"
@@ -140,9 +135,8 @@ def create_probe_set(reg: Registry, req: ProbeRequest) -> dict[str, object]:
     """
     check_name(req.name)
     probes = build_probes(reg, req)
-    with reg.db.transaction() as session:
-        probe = add_probe_set(session, req.name, probes, seed=req.seed)
-        probe.sources = {"sources": list(req.sources), "exclude": list(req.exclude), "n_requested": req.n}
+    drawn = {"sources": list(req.sources), "exclude": list(req.exclude), "n_requested": req.n}
+    probe = store_probe_set(reg, req.name, probes, req.seed, drawn)  # one transaction
     return {
         "name": probe.name,
         "n_texts": probe.n_texts,

@@ -19,7 +19,7 @@ from ingest.methods.catalog import EmbedView, embed, stored_render
 from ingest.mte import probe_texts
 from ingest.surrogate import Surrogate
 from registry.api import Registry
-from registry.catalog import get_probe_set
+from registry.lookups import probe_set_id
 from registry.spaces import SpaceConfig
 
 
@@ -41,8 +41,7 @@ def reference_params(
     Raises:
         NotFoundError: Unknown probe set.
     """
-    with reg.db.read() as session:
-        probe_id = get_probe_set(session, probe_set).id
+    probe_id = probe_set_id(reg, probe_set)
     # the first max_examples probes in position order: a fixed, documented choice
     probes = probe_texts(reg, probe_id)[: params.max_examples]
     examples: list[dict[str, Any]] = [{"text": t, "text_pair": q} for _, _, t, q in probes]

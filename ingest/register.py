@@ -9,15 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
-
 from ingest.formats import ColumnMap, normalise
 from ingest.sampling import DEFAULT_LIMIT, content_hash, subsample
 from ingest.sources import load_table
 from registry.api import Registry
-from registry.catalog import add_subject
-from registry.errors import AlreadyExistsError, DuplicateDataError, InvalidDataError
-from registry.models import Dataset, Example, Subject
+from registry.errors import AlreadyExistsError, InvalidDataError
+from registry.lookups import example_data, subject_exists
+from registry.registration import NewDataset, store_dataset
 from registry.validate import check_name as check_name  # re-exported: ingest.probes, ingest.setup
 from registry.validate import check_tags
 
@@ -87,18 +85,11 @@ def register_dataset(reg: Registry, req: DatasetRequest) -> DatasetResult:
     if data.label_set is not None and len({e["label"] for e in sample}) < 2:
         raise InvalidDataError("the sample holds a single class; raise --limit")
     info["columns"] = data.columns
-    ds = Dataset(
-        name=req.name,
-        source=table.origin,
-        task_format=data.task_format,
-        label_set=data.label_set,
-        n_examples=len(sample),
-        content_hash=digest,
-        sampling=info,
-    )
-    twin = _store(reg, ds, req, sample)
+    new = NewDataset(req.name, table.origin, data.task_format, data.label_set, digest, info, sample)
+    # one transaction: duplicate check, dataset row, tags, examples (DuplicateDataError unless allowed)
+    stored = store_dataset(reg, new, req.tags, req.allow_duplicate)
     return DatasetResult(
-        ds.id,
+        stored.id,
         req.name,
         data.task_format,
         len(sample),
@@ -106,41 +97,20 @@ def register_dataset(reg: Registry, req: DatasetRequest) -> DatasetResult:
         digest,
         data.label_set,
         data.warnings,
-        twin,
+        stored.duplicate_of,
         data.columns,
     )
 
 
-def _store(reg: Registry, ds: Dataset, req: DatasetRequest, sample: list[dict[str, Any]]) -> str | None:
-    """One transaction: duplicate check, dataset row, tags, examples. Returns the duplicate's name.
-
-    Raises:
-        DuplicateDataError: Same content already registered and no ``allow_duplicate``.
-    """
-    with reg.db.transaction() as session:
-        twin = session.scalar(select(Dataset.name).where(Dataset.content_hash == ds.content_hash))
-        if twin is not None and not req.allow_duplicate:
-            raise DuplicateDataError(
-                f"the same data is already registered as {twin!r} (content hash {ds.content_hash[:12]}); "
-                "reuse it, or pass --allow-duplicate"
-            )
-        add_subject(session, ds, req.tags)
-        session.add_all(Example(dataset_id=ds.id, position=i, data=e) for i, e in enumerate(sample))
-    return twin
-
-
 def _ensure_name_free(reg: Registry, name: str) -> None:
-    with reg.db.read() as session:
-        if session.scalar(select(Subject.id).where(Subject.kind == "dataset", Subject.name == name)):
-            raise AlreadyExistsError(f"a dataset named {name!r} already exists; choose another --name")
+    if subject_exists(reg, name, "dataset"):
+        raise AlreadyExistsError(f"a dataset named {name!r} already exists; choose another --name")
 
 
 def dataset_texts(reg: Registry, dataset_id: int) -> list[str]:
     """Every text field of a registered dataset's stored examples (for probe-set exclusion)."""
-    with reg.db.read() as session:
-        rows = session.scalars(select(Example.data).where(Example.dataset_id == dataset_id)).all()
     out: list[str] = []
-    for data in rows:
+    for data in example_data(reg, dataset_id):
         for key in ("text", "text_pair", "context", "question"):
             value = data.get(key)
             if isinstance(value, str) and value:

@@ -6,8 +6,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
-
 from ingest.blackbox.prompt import template_fields
 from ingest.catalogue import Catalogue
 from ingest.engine import Engine
@@ -15,9 +13,10 @@ from ingest.formats import ColumnMap
 from ingest.probes import ProbeRequest, create_probe_set
 from ingest.register import DatasetRequest, check_name, register_dataset
 from registry.api import Registry
-from registry.catalog import add_subject
 from registry.errors import AlreadyExistsError, ConfigError
-from registry.models import EmbeddingSpace, ModelEntry, ProbeSet, Prompt, Subject
+from registry.lookups import find_space, probe_set_exists, subject_exists
+from registry.models import EmbeddingSpace
+from registry.registration import NewPrompt, store_model, store_prompt
 from registry.validate import check_tag, check_tags
 
 Step = tuple[str, Callable[[], str | None]]
@@ -34,12 +33,12 @@ def setup_steps(reg: Registry, engine: Engine, cat: Catalogue) -> list[Step]:
     return [(key, _race_safe(reg, key, action)) for key, action in steps]
 
 
-EXISTS_BY_KEY = {
-    "probe_set": lambda name: select(ProbeSet.id).where(ProbeSet.name == name),
-    "space": lambda name: select(EmbeddingSpace.id).where(EmbeddingSpace.name == name),
-    "dataset": lambda name: select(Subject.id).where(Subject.kind == "dataset", Subject.name == name),
-    "model": lambda name: select(Subject.id).where(Subject.kind == "model", Subject.name == name),
-    "prompt": lambda name: select(Subject.id).where(Subject.kind == "prompt", Subject.name == name),
+EXISTS_BY_SECTION: dict[str, Callable[[Registry, str], bool]] = {
+    "probe_set": probe_set_exists,
+    "space": lambda reg, name: find_space(reg, name) is not None,
+    "dataset": lambda reg, name: subject_exists(reg, name, "dataset"),
+    "model": lambda reg, name: subject_exists(reg, name, "model"),
+    "prompt": lambda reg, name: subject_exists(reg, name, "prompt"),
 }
 
 
@@ -51,8 +50,7 @@ def _race_safe(reg: Registry, key: str, action: Callable[[], str | None]) -> Cal
         try:
             return action()
         except AlreadyExistsError:
-            section, _, name = key.partition("/")
-            if not _exists(reg, EXISTS_BY_KEY[section](name)):
+            if not _exists(reg, key):
                 raise  # e.g. the same content under another name: a real conflict
             # The row now exists: the action's own "exists" path decides (a skip, or for a space
             # with other parameters a clear error).
@@ -61,9 +59,10 @@ def _race_safe(reg: Registry, key: str, action: Callable[[], str | None]) -> Cal
     return guarded
 
 
-def _exists(reg: Registry, stmt: Any) -> bool:
-    with reg.db.read() as session:
-        return session.scalar(stmt) is not None
+def _exists(reg: Registry, key: str) -> bool:
+    """Whether the entry a step key names (``dataset/NAME``, ``space/NAME``, ...) is stored."""
+    section, _, name = key.partition("/")
+    return EXISTS_BY_SECTION[section](reg, name)
 
 
 def _tags(entry: dict[str, Any]) -> tuple[tuple[str, str], ...]:
@@ -76,7 +75,7 @@ def _tags(entry: dict[str, Any]) -> tuple[tuple[str, str], ...]:
 
 def _probe_action(reg: Registry, e: dict[str, Any]) -> Callable[[], str | None]:
     def action() -> str | None:
-        if _exists(reg, select(ProbeSet.id).where(ProbeSet.name == e["name"])):
+        if _exists(reg, f"probe_set/{e['name']}"):
             return "already exists"
         sources = tuple(e["from"]) if isinstance(e["from"], list) else (str(e["from"]),)
         create_probe_set(
@@ -92,8 +91,7 @@ def _probe_action(reg: Registry, e: dict[str, Any]) -> Callable[[], str | None]:
 
 def _space_action(reg: Registry, engine: Engine, e: dict[str, Any]) -> Callable[[], str | None]:
     def action() -> str | None:
-        with reg.db.read() as session:
-            stored = session.scalar(select(EmbeddingSpace).where(EmbeddingSpace.name == e["name"]))
+        stored = find_space(reg, e["name"])
         surrogate = e.get("surrogate") or "pkg:all-minilm-l6-v2"
         if stored is not None:
             _same_space_or_raise(stored, e, surrogate)
@@ -136,7 +134,7 @@ def _same_space_or_raise(stored: EmbeddingSpace, e: dict[str, Any], surrogate: s
 
 def _dataset_action(reg: Registry, e: dict[str, Any]) -> Callable[[], str | None]:
     def action() -> str | None:
-        if _exists(reg, select(Subject.id).where(Subject.kind == "dataset", Subject.name == e["name"])):
+        if _exists(reg, f"dataset/{e['name']}"):
             return "already registered"
         cols = ColumnMap(e.get("text"), e.get("text_pair"), e.get("label"))
         register_dataset(
@@ -173,8 +171,7 @@ def register_model(
     check_name(name)
     check_model_source(source, kind)
     tags = check_tags(tags)
-    with reg.db.transaction() as session:
-        return add_subject(session, ModelEntry(name=name, source=source, model_kind=kind), tags).id
+    return store_model(reg, name, source, kind, tags)
 
 
 def check_model_source(source: str, kind: str) -> None:
@@ -204,7 +201,7 @@ def check_model_source(source: str, kind: str) -> None:
 
 def _model_action(reg: Registry, e: dict[str, Any]) -> Callable[[], str | None]:
     def action() -> str | None:
-        if _exists(reg, select(Subject.id).where(Subject.kind == "model", Subject.name == e["name"])):
+        if _exists(reg, f"model/{e['name']}"):
             return "already registered"
         register_model(reg, e["name"], str(e["source"]), e.get("kind", "classifier"), _tags(e))
         return None
@@ -234,22 +231,15 @@ def register_prompt(reg: Registry, entry: dict[str, Any]) -> int:
         raise ConfigError(
             "the prompt template must contain {text} (or FUTE's {{text}} / {{premise}}) where the probe text goes"
         )
-    llm = llm_name(str(entry["llm"]))
-    with reg.db.transaction() as session:
-        row = session.scalar(select(ModelEntry).where(ModelEntry.name == llm))
-        if row is None:
-            check_model_source(str(entry["llm"]), entry.get("llm_kind", "llm"))
-            row = add_subject(
-                session,
-                ModelEntry(name=llm, source=str(entry["llm"]), model_kind=entry.get("llm_kind", "llm")),
-            )
-        prompt = Prompt(name=entry["name"], template=template, verbalizers=verbalizers, llm_id=row.id)
-        return add_subject(session, prompt, _tags(entry)).id
+    source, kind = str(entry["llm"]), entry.get("llm_kind", "llm")
+    new = NewPrompt(entry["name"], template, verbalizers, llm_name(source), source, kind)
+    # the source is checked only when the LLM is new (an existing one is reused as it is)
+    return store_prompt(reg, new, _tags(entry), lambda: check_model_source(source, kind))
 
 
 def _prompt_action(reg: Registry, e: dict[str, Any]) -> Callable[[], str | None]:
     def action() -> str | None:
-        if _exists(reg, select(Subject.id).where(Subject.kind == "prompt", Subject.name == e["name"])):
+        if _exists(reg, f"prompt/{e['name']}"):
             return "already registered"
         register_prompt(reg, e)
         return None

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
-
 from ingest import packaged
 from ingest.probes import DEFAULT_POOL, ProbeRequest, create_probe_set
 from ingest.register import DatasetRequest, register_dataset
 from registry.api import Registry
-from registry.models import Dataset, ProbeSet
+from registry.lookups import dataset_names, probe_set_exists
 
 DEFAULT_PROBE_SET = "default"
 
@@ -26,8 +24,7 @@ def register_starter(reg: Registry, limit: int, seed: int = 0) -> list[dict[str,
     Returns:
         One entry per starter source: the registration result, or ``{"name", "skipped": True}``.
     """
-    with reg.db.read() as session:
-        existing = set(session.scalars(select(Dataset.name)))
+    existing = dataset_names(reg)
     out: list[dict[str, Any]] = []
     for src in packaged.starter_catalogue():
         name = starter_name(src.name)
@@ -48,10 +45,9 @@ def register_starter(reg: Registry, limit: int, seed: int = 0) -> list[dict[str,
 
 def ensure_default_probe_set(reg: Registry, n: int = 1000) -> dict[str, Any]:
     """Create the default probe set (packaged pool minus registered starter texts) unless it exists."""
-    with reg.db.read() as session:
-        if session.scalar(select(ProbeSet.id).where(ProbeSet.name == DEFAULT_PROBE_SET)) is not None:
-            return {"name": DEFAULT_PROBE_SET, "skipped": True}
-        registered = set(session.scalars(select(Dataset.name)))
+    if probe_set_exists(reg, DEFAULT_PROBE_SET):
+        return {"name": DEFAULT_PROBE_SET, "skipped": True}
+    registered = dataset_names(reg)
     starters = tuple(
         n for n in (starter_name(s.name) for s in packaged.starter_catalogue()) if n in registered
     )
