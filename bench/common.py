@@ -23,9 +23,9 @@ import transformers
 from ingest.engine import Engine
 from ingest.register import DatasetRequest, register_dataset
 from registry.api import Registry
-from registry.catalog import get_subject
 from registry.errors import NotFoundError
 from registry.settings import Settings
+from registry.subjects import get_subject
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"

@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 
 from ingest.formats import ColumnMap, normalise
-from ingest.methods.catalog import embed, method_params
+from ingest.methods.table import embed, method_params
 from ingest.sources import load_table
 from ingest.surrogate import DEFAULT_SURROGATE, load_surrogate
 

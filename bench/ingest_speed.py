@@ -27,8 +27,8 @@ import torch
 
 from ingest.formats import ColumnMap, normalise
 from ingest.heads import head_for, loss_of, make_batch
-from ingest.methods.catalog import embed, method_params
 from ingest.methods.prefix import PrefixTuner
+from ingest.methods.table import embed, method_params
 from ingest.methods.taskemb import _grad_subset
 from ingest.methods.textemb import _batches as product_batches
 from ingest.methods.textemb import example_inputs

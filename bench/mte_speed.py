@@ -28,9 +28,9 @@ from ingest.blackbox.factory import box_for
 from ingest.engine import Engine
 from ingest.finetune import finetune_classifier
 from ingest.probes import DEFAULT_POOL, ProbeRequest, create_probe_set
-from ingest.setup import register_model, register_prompt
-from registry.catalog import get_subject
+from ingest.register_entries import register_model, register_prompt
 from registry.models import ModelEntry, Prompt
+from registry.subjects import get_subject
 
 SPACE, SPACE_AGAIN = "taskemb-fute", "taskemb-fute-again"
 

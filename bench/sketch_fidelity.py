@@ -23,7 +23,7 @@ from bench.taskweb_data import Gold, Orders, mean_over_settings, score_orders, s
 from ingest.methods.sketch import count_sketch
 from ingest.methods.taskemb import TaskEmbParams
 from registry.api import Registry
-from registry.catalog import get_subject
+from registry.subjects import get_subject
 
 Vector = npt.NDArray[np.float64]
 CHUNK = 1 << 20  # parameters per block of the uncompressed Gram matrix (22 x 1M float64 = 176 MB)

@@ -23,10 +23,10 @@ from sqlalchemy import insert
 
 from query.service import QueryOptions, query_sources
 from registry.api import EmbeddingItem, Registry
-from registry.catalog import add_subject
 from registry.models import Dataset, TransferResult
 from registry.settings import Settings
 from registry.spaces import SpaceConfig
+from registry.subjects import add_subject
 
 RESULTS = Path(__file__).parent / "results"
 FULL = {"n_datasets": 10_000, "n_results": 1_000_000, "dim": 384, "n_queries": 100}

@@ -35,7 +35,7 @@ from bench.taskweb_quality import embed_space
 from ingest.engine import Engine
 from ingest.finetune import finetune_classifier
 from ingest.probes import DEFAULT_POOL, ProbeRequest, create_probe_set
-from ingest.setup import register_model, register_prompt
+from ingest.register_entries import register_model, register_prompt
 from query.service import QueryOptions, query_similar
 from registry.models import ProbeSet
 

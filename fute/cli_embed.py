@@ -54,7 +54,7 @@ def cmd_spaces_create(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_ingest_model(args: argparse.Namespace, settings: Settings) -> int:
     """``fute ingest model SOURCE --name N [--space S]``."""
-    from ingest.setup import register_model  # loads the engine (torch)
+    from ingest.register_entries import register_model  # loads the engine (torch)
 
     reg = Registry.open(settings)
     model_id = register_model(reg, args.name, args.source, args.kind, parse_tags(args.tag))
@@ -84,7 +84,7 @@ def cmd_ingest_prompt(args: argparse.Namespace, settings: Settings) -> int:
         "tags": dict(parse_tags(args.tag)),
         "llm_kind": args.llm_kind,
     }
-    from ingest.setup import register_prompt  # loads the engine (torch)
+    from ingest.register_entries import register_prompt  # loads the engine (torch)
 
     prompt_id = register_prompt(reg, entry)
     out = {
@@ -153,7 +153,7 @@ def embed_all_spaces(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_ingest_catalogue(args: argparse.Namespace, settings: Settings) -> int:
     """``fute ingest catalogue FILE``: exit 1 when some entries failed (the rest are stored)."""
-    from ingest.catalogue import load_catalogue  # YAML + schema: only this command reads a file
+    from ingest.job_file import load_catalogue  # YAML + schema: only this command reads a file
 
     reg = Registry.open(settings)
     cat = load_catalogue(Path(args.file))

@@ -178,7 +178,7 @@ class FuteRegistry:
         Returns:
             The stored vector's record.
         """
-        from ingest.setup import register_model
+        from ingest.register_entries import register_model
 
         register_model(self.registry, name, "python" if box is not None else name, kind)
         return self.embed(name, space, "model", box=box)

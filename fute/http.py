@@ -34,7 +34,7 @@ from fute.http_edits import add_edit_routes
 from fute.http_files import check_file_arguments
 from fute.http_routes import Reg, catalogue_router, jobs_router, query_router
 from fute.web import web_router
-from ingest.catalogue import Catalogue, load_catalogue
+from ingest.job_file import Catalogue, load_catalogue
 from query.answers import Deleted, JobSubmitted, TransferImportAnswer, transfer_import_answer
 from query.transfer import import_transfer_rows
 from registry.api import Registry
@@ -226,7 +226,7 @@ class JobRunner:
         """Write a catalogue body to ``<home>/jobs/api-*.yaml`` and validate it like a file.
 
         Raises:
-            InvalidDataError: The catalogue breaks the rules of ``ingest.catalogue``.
+            InvalidDataError: The catalogue breaks the rules of ``ingest.job_file``.
         """
         self.folder.mkdir(parents=True, exist_ok=True)
         path = self.folder / f"api-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}.yaml"

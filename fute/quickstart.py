@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from ingest import packaged
-from ingest.catalogue import Catalogue
 from ingest.engine import Engine
 from ingest.finetune import finetune_classifier
+from ingest.job_file import Catalogue
 from ingest.jobs import run_catalogue
 from ingest.probes import DEFAULT_POOL
 from ingest.starter import ensure_default_probe_set, register_starter, starter_name

@@ -15,7 +15,7 @@ import torch
 
 from ingest.blackbox import BlackBox
 from ingest.blackbox.factory import box_for
-from ingest.methods.catalog import embed, method_params, params_from_space, space_config
+from ingest.methods.table import embed, method_params, params_from_space, space_config
 from ingest.mte import box_label_names, pseudo_labelled
 from ingest.progress import scope
 from ingest.reference import reference_params, space_view

@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ingest.blackbox import BlackBox
-from ingest.catalogue import Catalogue
 from ingest.engine import Engine
-from ingest.setup import setup_steps
+from ingest.job_file import Catalogue
+from ingest.register_entries import setup_steps
 from registry.api import Registry
 from registry.errors import RegistryError
 from registry.job_runs import close_job, open_job, record_entry

@@ -20,12 +20,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from ingest.catalogue import Catalogue
 from ingest.engine import Engine
+from ingest.job_file import Catalogue
 from ingest.jobs import ENTRY_ERRORS, JobOptions, JobReport, embedding_steps, run_job
 from ingest.ray_probes import ProbeOptions, prefill
 from ingest.ray_worker import WorkerOptions, options_dict, work_one
-from ingest.setup import setup_steps
+from ingest.register_entries import setup_steps
 from registry.api import Registry
 from registry.errors import ConfigError, RegistryError
 from registry.job_runs import add_pending_entries, job_entries, lease_counts

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from ingest.methods.catalog import EmbedView, embed, stored_render
+from ingest.methods.table import EmbedView, embed, stored_render
 from ingest.mte import probe_texts
 from ingest.surrogate import Surrogate
 from registry.api import Registry

@@ -16,7 +16,7 @@ from registry.api import Registry
 from registry.errors import AlreadyExistsError, InvalidDataError
 from registry.lookups import example_data, subject_exists
 from registry.registration import NewDataset, store_dataset
-from registry.validate import check_name as check_name  # re-exported: ingest.probes, ingest.setup
+from registry.validate import check_name as check_name  # re-exported: ingest.probes, ingest.register_entries
 from registry.validate import check_tags
 
 

@@ -19,7 +19,6 @@ import numpy.typing as npt
 from sqlalchemy import select
 
 from registry import embeddings as emb
-from registry.catalog import get_subject
 from registry.db import Database, prepare_sqlite_folder
 from registry.errors import InvalidVectorError, SubjectNotFoundError
 from registry.filter_search import FilterCache
@@ -30,6 +29,7 @@ from registry.settings import Settings
 from registry.space_index import Hook, SpaceIndexes
 from registry.spaces import SpaceConfig, create_space, get_space, list_spaces
 from registry.stats import stats
+from registry.subjects import get_subject
 from registry.transfers import TransferStore
 from registry.vectors import decode, prepare
 from registry.verify import VerifyReport, verify

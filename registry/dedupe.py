@@ -26,8 +26,8 @@ import numpy.typing as npt
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from registry.catalog import set_tags
 from registry.models import Dataset, Embedding, EmbeddingSpace, Tag, TransferResult
+from registry.subjects import set_tags
 
 if TYPE_CHECKING:  # the facade imports this module's siblings; avoid an import cycle at runtime
     from registry.api import Registry

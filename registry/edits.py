@@ -15,11 +15,11 @@ from collections.abc import Sequence
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from registry.catalog import get_subject, set_tags, tags_of
 from registry.db import Database
 from registry.errors import AlreadyExistsError
 from registry.filter_index import TAG_REMOVALS
 from registry.models import Embedding, RegistryCounter, Subject, Tag
+from registry.subjects import get_subject, set_tags, tags_of
 from registry.validate import check_name, check_tag
 
 TagRemoval = tuple[str, str | None]  # (key, value); value None removes every value of the key

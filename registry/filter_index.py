@@ -7,7 +7,7 @@ look-ups) and rebuilds the columns when it differs. Why that token is enough for
 
 * adding or deleting vectors (also deleting a subject that has vectors in the space) bumps the
   space generation in the same transaction;
-* tag ids are never reused, so any new tag (``catalog.set_tags``) raises ``max(tags.id)``; a tag
+* tag ids are never reused, so any new tag (``subjects.set_tags``) raises ``max(tags.id)``; a tag
   removed from a live subject (``fute tag --remove``, ``registry.edits.remove_tags``) bumps the
   ``tag_removals`` counter in the same transaction (a removal does not move ``max(tags.id)``, and
   bumping space generations would republish whole indexes); tags that disappear with their subject

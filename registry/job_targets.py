@@ -15,10 +15,10 @@ import numpy as np
 import numpy.typing as npt
 from sqlalchemy import select
 
-from registry.catalog import cache_output, cached_outputs
 from registry.filters import SearchFilter, matching_subjects
 from registry.models import Embedding, EmbeddingSpace, ModelEntry, Prompt, Subject
 from registry.spaces import get_space
+from registry.subjects import cache_output, cached_outputs
 
 if TYPE_CHECKING:
     from registry.api import Registry

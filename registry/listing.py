@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from registry.catalog import tags_of
 from registry.errors import NotFoundError
 from registry.models import Dataset, Embedding, EmbeddingSpace, Example, ProbeSet
+from registry.subjects import tags_of
 
 if TYPE_CHECKING:
     from registry.api import Registry

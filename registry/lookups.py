@@ -15,9 +15,9 @@ import numpy.typing as npt
 from sqlalchemy import select
 
 from registry.api import Registry
-from registry.catalog import cached_outputs, dataset_examples, get_probe_set, get_subject
 from registry.models import Dataset, EmbeddingSpace, Example, ModelEntry, ProbeSet, ProbeText, Prompt, Subject
 from registry.spaces import get_space
+from registry.subjects import cached_outputs, dataset_examples, get_probe_set, get_subject
 
 ProbeRow = tuple[int, int, str, str | None]
 

@@ -16,9 +16,9 @@ import numpy.typing as npt
 from sqlalchemy import select
 
 from registry.api import Registry
-from registry.catalog import add_probe_set, add_subject, cache_output
 from registry.errors import DuplicateDataError
 from registry.models import Dataset, Example, ModelEntry, Prompt
+from registry.subjects import add_probe_set, add_subject, cache_output
 
 Tags = Iterable[tuple[str, str]]
 

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from registry.catalog import get_subject, tags_of
 from registry.models import Dataset, Embedding, EmbeddingSpace, ModelEntry, Prompt, Subject
+from registry.subjects import get_subject, tags_of
 
 if TYPE_CHECKING:
     from registry.api import Registry

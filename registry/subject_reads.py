@@ -16,11 +16,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from registry.api import Registry
-from registry.catalog import get_subject, tags_of
 from registry.embeddings import iter_vectors
 from registry.filters import SearchFilter, allowed_embedding_ids
 from registry.models import Dataset, Embedding, ModelEntry, Prompt, Subject
 from registry.spaces import get_space
+from registry.subjects import get_subject, tags_of
 
 Tags = dict[str, list[str]]
 

@@ -25,10 +25,10 @@ import numpy.typing as npt
 from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 
-from registry.catalog import record_transfer
 from registry.db import Database
 from registry.models import Dataset, Embedding, EmbeddingSpace, Subject, TransferResult
 from registry.spaces import get_space
+from registry.subjects import record_transfer
 from registry.vectors import decode
 
 Token = tuple[int, int, int]

@@ -93,9 +93,9 @@ def build(home: Path) -> str:
     """The registry of the goldens at ``home``; returns the output of ``fute transfer import``."""
     from ingest.register import DatasetRequest, register_dataset
     from registry.api import EmbeddingItem, Registry
-    from registry.catalog import add_probe_set
     from registry.settings import Settings
     from registry.spaces import SpaceConfig
+    from registry.subjects import add_probe_set
     from tests.web.conftest import DIM, build_fake, cluster_vector
 
     reg = Registry(Settings.build(home=home))

@@ -334,7 +334,7 @@ def test_class_scores_match_whole_tokens_with_the_leading_space_rule() -> None:
 
 
 def test_a_decoder_works_as_surrogate(llm_cache: Path) -> None:
-    from ingest.methods.catalog import embed, method_params
+    from ingest.methods.table import embed, method_params
     from ingest.surrogate import load_surrogate
 
     sur = load_surrogate("pkg:smollm2", cache_dir=llm_cache)

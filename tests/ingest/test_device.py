@@ -21,7 +21,7 @@ from ingest.device import cpu_drawn_dropout, module_device, resolve_device
 from ingest.engine import Engine
 from ingest.heads import head_for, make_batch
 from ingest.methods import taskemb
-from ingest.methods.catalog import embed, method_params
+from ingest.methods.table import embed, method_params
 from ingest.surrogate import DEFAULT_SURROGATE, Surrogate, load_surrogate
 from registry.api import Registry
 from registry.errors import ConfigError

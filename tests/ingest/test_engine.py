@@ -11,7 +11,7 @@ import pytest
 from ingest.blackbox.callable_box import CallableBlackBox
 from ingest.engine import Engine
 from ingest.register import DatasetRequest, register_dataset
-from ingest.setup import register_model
+from ingest.register_entries import register_model
 from ingest.starter import ensure_default_probe_set
 from registry.api import Registry
 from registry.errors import ConfigError
@@ -110,7 +110,7 @@ def _dim(engine: Engine, space: str) -> int:
 
 
 def _vector(engine: Engine, space: str, name: str) -> np.ndarray:
-    from registry.catalog import get_subject
+    from registry.subjects import get_subject
 
     with engine.reg.db.read() as s:
         sid = get_subject(s, name).id

@@ -15,17 +15,17 @@ from sqlalchemy import select
 
 import ingest.jobs as jobs
 from fute.http import JobRunner, create_app
-from ingest.catalogue import load_catalogue
 from ingest.embed_all import _filter_params, embed_all
 from ingest.engine import Engine
+from ingest.job_file import load_catalogue
 from ingest.reembed import reembed
 from registry.api import Registry
-from registry.catalog import add_subject
 from registry.errors import SpaceNotFoundError
 from registry.filters import SearchFilter
 from registry.job_runs import close_job, open_job
 from registry.models import Job, ModelEntry
 from registry.settings import Settings
+from registry.subjects import add_subject
 from tests.registry.helpers import make_datasets, put, space
 from tests.reliability.hardening import write_jsonl
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ingest.methods.catalog import space_config
+from ingest.methods.table import space_config
 from ingest.methods.textemb import encode_texts
 from ingest.mpnet import NAME, part_files
 from ingest.surrogate import DEFAULT_SURROGATE, load_surrogate

@@ -102,7 +102,7 @@ def test_embed_argument_mistakes_are_one_line(fute: Run, args: tuple[str, ...]) 
 
 
 def test_readme_catalogue_example_is_a_valid_catalogue(tmp_path: Path) -> None:
-    from ingest.catalogue import load_catalogue
+    from ingest.job_file import load_catalogue
 
     readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
     block = readme.split("```yaml\n", 1)[1].split("```", 1)[0]

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from ingest.formats import FORMATS
-from ingest.methods.catalog import method_params, space_render, stored_render
+from ingest.methods.table import method_params, space_render, stored_render
 from ingest.methods.textemb import example_inputs
 from ingest.render import RENDERS, label_words, render_examples
 from registry.errors import ConfigError

@@ -5,8 +5,8 @@ from __future__ import annotations
 from ingest import packaged
 from ingest.probes import norm
 from registry.api import Registry
-from registry.catalog import dataset_examples
 from registry.models import Dataset, ProbeText
+from registry.subjects import dataset_examples
 from tests.ingest.conftest import Run
 
 

@@ -13,17 +13,17 @@ import numpy as np
 import pytest
 
 from ingest.engine import Engine
-from ingest.methods.catalog import EmbedView, embed, method_params, params_from_space, space_config
+from ingest.methods.table import EmbedView, embed, method_params, params_from_space, space_config
 from ingest.methods.textemb import encode_texts
 from ingest.probes import ProbeRequest, create_probe_set
 from ingest.reembed import reembed
 from ingest.reference import space_view
 from ingest.register import DatasetRequest, register_dataset
 from registry.api import Registry
-from registry.catalog import dataset_examples, get_subject
 from registry.errors import ConfigError
 from registry.settings import Settings
 from registry.spaces import fingerprint, get_space
+from registry.subjects import dataset_examples, get_subject
 
 NLI = [("A man sleeps.", "Someone rests.", "entailment"), ("A dog barks.", "A cat meows.", "contradiction")]
 REVIEWS = [("a wonderful film", "pos"), ("dull and far too long", "neg"), ("I loved every minute", "pos")]

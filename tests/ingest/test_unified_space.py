@@ -20,10 +20,10 @@ from ingest.engine import Engine
 from ingest.finetune import finetune_classifier
 from ingest.probes import ProbeRequest, create_probe_set
 from ingest.register import DatasetRequest, register_dataset
-from ingest.setup import register_model
+from ingest.register_entries import register_model
 from registry.api import Registry
-from registry.catalog import get_subject
 from registry.settings import Settings
+from registry.subjects import get_subject
 
 SENTIMENT, TOPIC = ["sst2", "drugreview-sentiment"], ["bbcnews", "20newsgroups"]
 

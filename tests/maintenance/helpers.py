@@ -7,10 +7,10 @@ from itertools import pairwise
 import numpy as np
 
 from registry.api import Registry
-from registry.catalog import add_probe_set, add_subject, cache_output, record_transfer
 from registry.jobs import finish_job, start_job
 from registry.models import Dataset, ModelEntry, ProbeText, Subject
 from registry.spaces import SpaceConfig
+from registry.subjects import add_probe_set, add_subject, cache_output, record_transfer
 from tests.registry.helpers import make_datasets, put, vec
 
 

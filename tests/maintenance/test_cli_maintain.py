@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from fute.cli import main
-from registry.catalog import add_subject
+from registry.subjects import add_subject
 from tests.maintenance.helpers import answers, build_catalogue, dataset
 from tests.registry.helpers import open_registry
 

@@ -9,10 +9,10 @@ import pytest
 from sqlalchemy import select
 
 from registry.api import EmbeddingItem, Registry
-from registry.catalog import add_subject, get_subject, record_transfer
 from registry.dedupe import dedupe, tag_pairs
 from registry.errors import SubjectNotFoundError
 from registry.models import TransferResult
+from registry.subjects import add_subject, get_subject, record_transfer
 from tests.maintenance.helpers import dataset
 from tests.registry.helpers import open_registry, space, vec
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from registry.catalog import add_probe_set
 from registry.models import BlackBoxOutput, Embedding, ProbeSet
 from registry.prune import prune
+from registry.subjects import add_probe_set
 from tests.maintenance.helpers import answers, build_catalogue
 from tests.registry.helpers import open_registry
 

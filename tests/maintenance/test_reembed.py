@@ -17,12 +17,12 @@ from ingest.engine import Engine
 from ingest.probes import ProbeRequest, create_probe_set
 from ingest.reembed import reembed
 from ingest.register import DatasetRequest, register_dataset
-from ingest.setup import register_model
+from ingest.register_entries import register_model
 from registry.api import Registry
-from registry.catalog import get_subject
 from registry.errors import ConfigError, SpaceNotFoundError
 from registry.models import Job
 from registry.settings import Settings
+from registry.subjects import get_subject
 from tests.ingest.conftest import SHARED
 from tests.shared_data import needs_shared
 

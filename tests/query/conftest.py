@@ -12,9 +12,9 @@ import pytest
 
 from fute.cli import main
 from registry.api import EmbeddingItem, Registry
-from registry.catalog import get_subject
 from registry.settings import Settings
 from registry.spaces import SpaceConfig
+from registry.subjects import get_subject
 from tests.web.conftest import build_fake
 
 Run = Callable[..., tuple[int, Any, str]]

@@ -13,10 +13,10 @@ from fute.cli_show import answer_lines
 from query import confidence
 from query.service import QueryOptions, query_models, query_similar, query_sources, query_vector
 from registry.api import EmbeddingItem, Registry
-from registry.catalog import add_subject
 from registry.models import Dataset, ModelEntry
 from registry.settings import Settings
 from registry.spaces import SpaceConfig
+from registry.subjects import add_subject
 from tests.query.conftest import Run
 
 # a target, a clear nearest source, and two orthogonal datasets ("far" and "small", added below)
@@ -106,7 +106,7 @@ def test_warnings_print_under_the_table_and_in_json(two_spaces: Registry, fute: 
 
 
 def test_benchmarked_budgets_are_the_methods_defaults() -> None:
-    from ingest.methods.catalog import PARAM_TYPES
+    from ingest.methods.table import PARAM_TYPES
 
     for method, budget in confidence.BENCHMARKED_BUDGETS.items():
         defaults = PARAM_TYPES[method]().to_dict()

@@ -15,11 +15,11 @@ from ingest.methods.textemb import encode_texts
 from ingest.surrogate import load_surrogate
 from query.service import QueryOptions, query_similar, query_sources, query_vector
 from registry.api import EmbeddingItem, Registry
-from registry.catalog import add_subject
 from registry.errors import InvalidDataError, NotFoundError
 from registry.models import Dataset, Embedding
 from registry.settings import Settings
 from registry.spaces import SpaceConfig
+from registry.subjects import add_subject
 from tests.ingest.conftest import SHARED
 from tests.shared_data import needs_shared
 

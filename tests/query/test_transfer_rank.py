@@ -23,11 +23,11 @@ from query.transfer import import_transfers
 from query.transfer_query import TransferOptions
 from query.transfer_rank import TransferParams
 from registry.api import EmbeddingItem, Registry
-from registry.catalog import add_subject
 from registry.errors import InvalidDataError
 from registry.models import Dataset
 from registry.settings import Settings
 from registry.spaces import SpaceConfig
+from registry.subjects import add_subject
 
 # Cosines to t: a 0.8, b 0.6, c 0.0 (unit vectors in 2-D).
 VECTORS = {"t": (1.0, 0.0), "a": (0.8, 0.6), "b": (0.6, 0.8), "c": (0.0, 1.0)}

@@ -14,8 +14,8 @@ import os
 import sys
 
 from registry.api import EmbeddingItem, Registry
-from registry.catalog import get_subject
 from registry.settings import Settings
+from registry.subjects import get_subject
 from tests.registry.helpers import vec
 
 BATCHES = [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9, 10, 11], [0, 1, 2, 3]]

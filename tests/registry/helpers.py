@@ -8,10 +8,10 @@ import numpy as np
 import numpy.typing as npt
 
 from registry.api import EmbeddingItem, Registry
-from registry.catalog import add_subject
 from registry.models import Dataset
 from registry.settings import Settings
 from registry.spaces import SpaceConfig
+from registry.subjects import add_subject
 
 
 def open_registry(home: Path, db_url: str, **kwargs: object) -> Registry:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from registry.api import Registry
-from registry.catalog import get_subject
+from registry.subjects import get_subject
 from tests.registry.helpers import make_datasets, open_registry, space, vec
 
 STEPS = [

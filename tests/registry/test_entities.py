@@ -8,7 +8,11 @@ import numpy as np
 import pytest
 from sqlalchemy import select
 
-from registry.catalog import (
+from registry.errors import AlreadyExistsError, ImmutableError, SubjectNotFoundError
+from registry.jobs import finish_job, progress, start_job
+from registry.models import Dataset, Embedding, Job, ModelEntry, ProbeText, Prompt, TransferResult
+from registry.spaces import SpaceConfig, get_space
+from registry.subjects import (
     add_probe_set,
     add_subject,
     cache_output,
@@ -18,10 +22,6 @@ from registry.catalog import (
     record_transfer,
     tags_of,
 )
-from registry.errors import AlreadyExistsError, ImmutableError, SubjectNotFoundError
-from registry.jobs import finish_job, progress, start_job
-from registry.models import Dataset, Embedding, Job, ModelEntry, ProbeText, Prompt, TransferResult
-from registry.spaces import SpaceConfig, get_space
 from tests.registry.helpers import make_datasets, open_registry, put
 
 

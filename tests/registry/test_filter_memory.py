@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 
 from registry.api import Registry
-from registry.catalog import add_subject, get_subject, set_tags
 from registry.embeddings import iter_vectors
 from registry.filter_search import FilterPlan
 from registry.filter_search import plan as plan_filter
 from registry.filters import SearchFilter, allowed_embedding_ids
 from registry.models import Dataset, ModelEntry
 from registry.spaces import get_space
+from registry.subjects import add_subject, get_subject, set_tags
 from tests.registry.helpers import make_datasets, open_registry, put, space, vec
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from registry.api import EmbeddingItem, Registry
-from registry.catalog import get_subject, set_tags
 from registry.errors import InvalidVectorError, SpaceNotFoundError
 from registry.filters import SearchFilter
+from registry.subjects import get_subject, set_tags
 from tests.registry.helpers import make_datasets, open_registry, put, space, vec
 
 RARE = SearchFilter(tags_all=(("rare", "yes"),))

@@ -11,8 +11,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from fute.http import create_app
-from ingest.catalogue import load_catalogue
 from ingest.engine import Engine
+from ingest.job_file import load_catalogue
 from ingest.jobs import run_catalogue
 from registry.api import Registry
 from registry.models import Job, JobEntry
@@ -70,7 +70,7 @@ def test_case04_http_job_with_bad_tags_is_422_and_no_job_row(home: Home) -> None
 def test_case02_unexpected_error_in_one_entry_fails_it_and_the_job_goes_on(
     home: Home, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import ingest.setup as setup
+    import ingest.register_entries as setup
 
     real = setup.register_dataset
 
@@ -120,9 +120,9 @@ def test_catalogue_literals_match_the_code() -> None:
     from typing import get_args
 
     from ingest.blackbox.factory import MODEL_KINDS
-    from ingest.catalogue_schema import Format, IndexType, Method, ModelKind
     from ingest.formats import FORMATS
-    from ingest.methods.catalog import METHODS
+    from ingest.job_file_schema import Format, IndexType, Method, ModelKind
+    from ingest.methods.table import METHODS
     from registry.faiss_index import INDEX_TYPES
 
     assert get_args(Method) == METHODS

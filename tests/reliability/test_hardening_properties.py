@@ -25,8 +25,8 @@ from hypothesis import strategies as st
 
 from fute.cli_types import int_range
 from fute.http import create_app
-from ingest.catalogue_schema import check_entry
-from ingest.methods.catalog import PARAM_TYPES, method_params
+from ingest.job_file_schema import check_entry
+from ingest.methods.table import PARAM_TYPES, method_params
 from query.transfer import ON_CONFLICT, import_transfer_rows
 from registry.api import Registry
 from registry.errors import RegistryError

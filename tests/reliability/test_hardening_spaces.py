@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from ingest.catalogue import load_catalogue
-from ingest.methods.catalog import method_params
+from ingest.job_file import load_catalogue
+from ingest.methods.table import method_params
 from registry.api import Registry
 from registry.errors import AlreadyExistsError, ConfigError, InvalidDataError
 from registry.spaces import SpaceConfig
@@ -69,7 +69,7 @@ def test_case14_same_space_twice_is_a_skip_other_parameters_an_error(home: Home)
 
 
 def _stored_textemb_space(home: Home) -> None:
-    from ingest.methods.catalog import TextEmbParams
+    from ingest.methods.table import TextEmbParams
 
     reg = Registry.open(home.settings)
     params = TextEmbParams().to_dict()
@@ -103,7 +103,7 @@ def test_case14_catalogue_space_same_parameters_skips_other_parameters_fail(home
 def test_case14_entry_created_by_a_concurrent_job_is_a_skip(
     home: Home, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import ingest.setup as setup
+    import ingest.register_entries as setup
 
     real, calls = setup._exists, []
 

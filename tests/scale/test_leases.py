@@ -12,7 +12,6 @@ import pytest
 from sqlalchemy import func, select
 
 from registry.api import Registry
-from registry.catalog import add_subject
 from registry.jobs import start_job
 from registry.leases import (
     LeaseLostError,
@@ -26,6 +25,7 @@ from registry.leases import (
 from registry.models import Dataset, Embedding, JobEntry
 from registry.settings import Settings
 from registry.spaces import SpaceConfig
+from registry.subjects import add_subject
 
 
 @pytest.fixture

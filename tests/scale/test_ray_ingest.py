@@ -17,8 +17,8 @@ from sqlalchemy import func, select
 
 from fute.cli import main
 from ingest.blackbox.callable_box import CallableBlackBox
-from ingest.catalogue import load_catalogue
 from ingest.engine import Engine
+from ingest.job_file import load_catalogue
 from ingest.jobs import run_catalogue
 from ingest.mte import pseudo_labelled
 from ingest.probes import DEFAULT_POOL, ProbeRequest, create_probe_set
@@ -26,9 +26,9 @@ from ingest.ray_jobs import RayOptions, run_catalogue_ray
 from ingest.ray_probes import ProbeOptions, fill_probe_cache
 from ingest.ray_worker import WorkerOptions
 from registry.api import Registry
-from registry.catalog import add_subject
 from registry.models import Embedding, EmbeddingSpace, Job, JobEntry, ModelEntry, ProbeSet, Subject
 from registry.settings import Settings
+from registry.subjects import add_subject
 from tests.scale.conftest import STARTERS, pg_registry, write_catalogue
 
 pytestmark = pytest.mark.postgres

@@ -17,8 +17,8 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from ingest.catalogue import load_catalogue
 from ingest.engine import Engine
+from ingest.job_file import load_catalogue
 from ingest.jobs import run_catalogue
 from ingest.ray_jobs import RayOptions, run_catalogue_ray
 from ingest.ray_worker import WorkerOptions

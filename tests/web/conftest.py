@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 
 from registry.api import EmbeddingItem, Registry
-from registry.catalog import add_subject
 from registry.jobs import start_job
 from registry.models import Dataset, JobEntry, ModelEntry, Prompt
 from registry.settings import Settings
 from registry.spaces import SpaceConfig
+from registry.subjects import add_subject
 
 HOSTILE = '<script>alert("x")</script>&"\'/..'
 DIM = 16

@@ -15,7 +15,7 @@ from fute.web_pages import subject_url
 from fute.web_report import bar_chart
 from query import service as qs
 from registry.api import Registry
-from registry.catalog import get_subject
+from registry.subjects import get_subject
 from tests.web.conftest import HOSTILE
 
 ESCAPED = "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;"

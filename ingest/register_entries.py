@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from ingest.blackbox.prompt import template_fields
-from ingest.catalogue import Catalogue
 from ingest.engine import Engine
 from ingest.formats import ColumnMap
+from ingest.job_file import Catalogue
 from ingest.probes import ProbeRequest, create_probe_set
 from ingest.register import DatasetRequest, check_name, register_dataset
 from registry.api import Registry
@@ -115,7 +115,7 @@ def _same_space_or_raise(stored: EmbeddingSpace, e: dict[str, Any], surrogate: s
     Raises:
         AlreadyExistsError: Method, surrogate, index type, probe set or a parameter differs.
     """
-    from ingest.methods.catalog import method_params
+    from ingest.methods.table import method_params
 
     asked: dict[str, Any] = {"method": e["method"], "surrogate": surrogate}
     asked["index_type"] = e.get("index_type", "flat")

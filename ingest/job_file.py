@@ -26,7 +26,7 @@ from typing import Any
 
 import yaml
 
-from ingest.catalogue_schema import check_entry
+from ingest.job_file_schema import check_entry
 from registry.errors import InvalidDataError
 
 SECTIONS = {
@@ -58,7 +58,7 @@ def load_catalogue(path: Path) -> Catalogue:
 
     Raises:
         InvalidDataError: Unreadable file, bad YAML, unknown sections or keys, missing required
-            keys, a field of the wrong type or range (``ingest.catalogue_schema``), duplicate names
+            keys, a field of the wrong type or range (``ingest.job_file_schema``), duplicate names
             (the message names the entry).
     """
     try:

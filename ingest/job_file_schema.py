@@ -16,7 +16,7 @@ from registry.errors import ConfigError, InvalidDataError
 from registry.validate import MAX_SEED, check_tag, shown
 
 # Kept literal (not imported) so that loading a catalogue never imports torch; a test checks
-# that they match ingest.methods.catalog.METHODS, ingest.formats.FORMATS and the black-box kinds.
+# that they match ingest.methods.table.METHODS, ingest.formats.FORMATS and the black-box kinds.
 Method = Literal["textemb", "taskemb", "tupate"]
 Format = Literal[
     "classification",
@@ -168,9 +168,9 @@ def check_entry(section: str, where: str, entry: dict[str, Any]) -> None:
 
 
 def _check_space_params(where: str, entry: dict[str, Any]) -> None:
-    """The method's own ranges (``ingest.methods.catalog``), so a bad ``params`` value fails the
+    """The method's own ranges (``ingest.methods.table``), so a bad ``params`` value fails the
     whole catalogue up front instead of the space entry halfway through the job."""
-    from ingest.methods.catalog import method_params  # imports torch: only for catalogues with spaces
+    from ingest.methods.table import method_params  # imports torch: only for catalogues with spaces
 
     try:
         method_params(entry["method"], entry.get("params"))
