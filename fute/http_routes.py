@@ -187,7 +187,7 @@ def jobs_router() -> APIRouter:
         items = [j.as_dict() for j in page.items]
         for item in items:
             if item["id"] in page.entries:
-                item["entries"] = [e.as_dict() for e in page.entries[item["id"]]]
+                item["entries"] = [e.to_dict() for e in page.entries[item["id"]]]
         return {"items": items, "total": page.total, "limit": limit, "offset": offset}
 
     @router.get("/jobs/{job_id}", response_model=JobRow)
@@ -197,7 +197,7 @@ def jobs_router() -> APIRouter:
         if found is None:
             raise HTTPException(404, f"no job with id {job_id}; see GET /jobs")
         row, entries = found
-        return {**row.as_dict(), "entries": [e.as_dict() for e in entries]}
+        return {**row.as_dict(), "entries": [e.to_dict() for e in entries]}
 
     return router
 

@@ -222,6 +222,6 @@ def recent_jobs(reg: Registry, limit: int = 20, with_entries: int = 5) -> dict[s
     for job in page.items:
         item = job.as_dict()
         if job.id in page.entries:
-            item["entries"] = [e.as_dict() for e in page.entries[job.id]]
+            item["entries"] = [e.to_dict() for e in page.entries[job.id]]
         items.append(item)
     return {"total": page.total, "items": items}

@@ -14,33 +14,13 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from registry.models import Job, JobEntry
+from registry.jobs import EntryRecord, entries_of
+from registry.models import Job
 
 if TYPE_CHECKING:
     from registry.api import Registry
 
 STAMPS = ("created_at", "started_at", "updated_at", "finished_at")
-
-
-@dataclass(frozen=True)
-class JobEntryRecord:
-    """One entry of a job: a unit of work with its own status.
-
-    Attributes:
-        key: What the entry did (e.g. ``dataset/sst2``).
-        status: ``pending``, ``running``, ``done``, ``failed`` or ``skipped``.
-        error: The entry's error message, if it failed.
-        seconds: Time it took, when recorded.
-    """
-
-    key: str
-    status: str
-    error: str | None
-    seconds: float | None
-
-    def as_dict(self) -> dict[str, Any]:
-        """The entry as the HTTP API shows it (``key``, ``status``, ``error``, ``seconds``)."""
-        return {"key": self.key, "status": self.status, "error": self.error, "seconds": self.seconds}
 
 
 @dataclass(frozen=True)
@@ -137,7 +117,7 @@ class JobPage:
 
     items: tuple[JobRecord, ...]
     total: int
-    entries: dict[int, tuple[JobEntryRecord, ...]]
+    entries: dict[int, tuple[EntryRecord, ...]]
 
 
 def _record(job: Job) -> JobRecord:
@@ -165,9 +145,8 @@ def _filtered(stmt: Select[Any], flt: JobFilter) -> Select[Any]:
     return stmt
 
 
-def _entries(session: Session, job_id: int, limit: int | None) -> tuple[JobEntryRecord, ...]:
-    stmt = select(JobEntry).where(JobEntry.job_id == job_id).order_by(JobEntry.id).limit(limit)
-    return tuple(JobEntryRecord(e.key, e.status, e.error, e.seconds) for e in session.scalars(stmt))
+def _entries(session: Session, job_id: int, limit: int | None) -> tuple[EntryRecord, ...]:
+    return tuple(entries_of(session, job_id, limit))
 
 
 def list_jobs(
@@ -204,7 +183,7 @@ def list_jobs(
     return JobPage(items=items, total=total, entries=picked)
 
 
-def job_detail(reg: Registry, job_id: int) -> tuple[JobRecord, tuple[JobEntryRecord, ...]] | None:
+def job_detail(reg: Registry, job_id: int) -> tuple[JobRecord, tuple[EntryRecord, ...]] | None:
     """One job with all its entries, in the order they ran.
 
     Args:

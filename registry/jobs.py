@@ -98,10 +98,10 @@ def set_total(session: Session, job_id: int, n_total: int) -> None:
     session.flush()
 
 
-def entries_of(session: Session, job_id: int) -> list[EntryRecord]:
-    """Every entry of a job in insertion order."""
-    rows = session.scalars(select(JobEntry).where(JobEntry.job_id == job_id).order_by(JobEntry.id))
-    return [EntryRecord(r.key, r.status, r.error, r.seconds) for r in rows]
+def entries_of(session: Session, job_id: int, limit: int | None = None) -> list[EntryRecord]:
+    """The entries of a job in insertion order (the first ``limit`` of them, or all)."""
+    stmt = select(JobEntry).where(JobEntry.job_id == job_id).order_by(JobEntry.id).limit(limit)
+    return [EntryRecord(r.key, r.status, r.error, r.seconds) for r in session.scalars(stmt)]
 
 
 def finish_job(session: Session, job_id: int, status: str, error: str | None = None) -> None:

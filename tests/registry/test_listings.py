@@ -50,7 +50,7 @@ def test_entries_go_to_the_newest_and_the_running_jobs(reg: Registry) -> None:
     page = list_jobs(reg, limit=10, entries=EntriesWanted(first=2, running=True, limit=2))
     assert sorted(page.entries) == [1, 4, 6, 7]
     assert [e.key for e in page.entries[7]] == ["k0", "k1"]  # in the order they ran, cut at 2
-    assert page.entries[1][1].as_dict() == {
+    assert page.entries[1][1].to_dict() == {
         "key": "embed/fake/dataset/<b>x</b>",
         "status": "failed",
         "error": "boom <i>",
