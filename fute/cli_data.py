@@ -10,18 +10,20 @@ from typing import Any
 from fute.cli_common import Leaf, embed_into, parse_tags, print_json
 from fute.cli_types import int_range
 from ingest.formats import FORMATS, ColumnMap
-from ingest.probes import DEFAULT_POOL, ProbeRequest, create_probe_set
-from ingest.register import DatasetRequest, register_dataset
+from ingest.names import DEFAULT_POOL
 from ingest.sampling import DEFAULT_LIMIT
-from ingest.starter import ensure_default_probe_set, register_starter
-from registry import catalogue_reads
-from registry.api import Registry
 from registry.errors import AlreadyExistsError, DuplicateDataError
 from registry.settings import Settings
+
+# Handlers import the registry and ingestion code they use: building the parser (every command,
+# `--help` included) must not pay for modules only some commands need.
 
 
 def cmd_ingest_dataset(args: argparse.Namespace, settings: Settings) -> int:
     """``fute ingest dataset SOURCE --name NAME``: register (and sample) one dataset."""
+    from ingest.register import DatasetRequest, register_dataset
+    from registry.api import Registry
+
     req = DatasetRequest(
         source=args.source,
         name=args.name,
@@ -65,6 +67,9 @@ def cmd_ingest_dataset(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_ingest_starter(args: argparse.Namespace, settings: Settings) -> int:
     """``fute ingest starter``: the offline starter catalogue and the default probe set."""
+    from ingest.starter import ensure_default_probe_set, register_starter
+    from registry.api import Registry
+
     reg = Registry.open(settings)
     datasets = register_starter(reg, args.limit, args.seed)
     probes = ensure_default_probe_set(reg, args.probes)
@@ -87,6 +92,9 @@ def cmd_ingest_starter(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_datasets_list(args: argparse.Namespace, settings: Settings) -> int:
     """``fute datasets list``."""
+    from registry import catalogue_reads
+    from registry.api import Registry
+
     rows = catalogue_reads.datasets(Registry.open(settings))
     if args.json:
         print_json(rows)
@@ -102,6 +110,9 @@ def cmd_datasets_list(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_datasets_show(args: argparse.Namespace, settings: Settings) -> int:
     """``fute datasets show NAME``."""
+    from registry import catalogue_reads
+    from registry.api import Registry
+
     info = catalogue_reads.dataset_info(Registry.open(settings), args.name)
     if args.json:
         print_json(info)
@@ -116,6 +127,9 @@ def cmd_datasets_show(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_probes_create(args: argparse.Namespace, settings: Settings) -> int:
     """``fute probes create NAME --from SOURCE ...``."""
+    from ingest.probes import ProbeRequest, create_probe_set
+    from registry.api import Registry
+
     sources = tuple(args.sources or ([DEFAULT_POOL] if args.default_pool else []))
     req = ProbeRequest(name=args.name, sources=sources, n=args.n, seed=args.seed, exclude=tuple(args.exclude))
     summary = create_probe_set(Registry.open(settings), req)
@@ -128,6 +142,9 @@ def cmd_probes_create(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_probes_list(args: argparse.Namespace, settings: Settings) -> int:
     """``fute probes list``."""
+    from registry import catalogue_reads
+    from registry.api import Registry
+
     rows = catalogue_reads.probe_sets(Registry.open(settings))
     if args.json:
         print_json(rows)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from fute.cli_common import Leaf, embed_into, parse_params, parse_tags, print_json
 from fute.cli_ray import add_ray_arguments, ray_options
 from ingest.names import DEFAULT_SURROGATE, METHODS, MODEL_KINDS
-from query.service import parse_where
+from query.options import parse_where
 from registry.api import Registry
 from registry.errors import InvalidDataError, SourceUnavailableError
 from registry.faiss_index import INDEX_TYPES

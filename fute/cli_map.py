@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 from fute.cli_common import Leaf, print_json
-from fute.map_render import write_html, write_png
 from query.taskmap import METHODS, build_map, check_color, map_space
 from registry.api import Registry
 from registry.errors import InvalidDataError
@@ -63,6 +62,8 @@ def cmd_map(args: argparse.Namespace, settings: Settings) -> int:
         reg.close()
     if choice.note:
         print(f"note: {choice.note}", file=sys.stderr)
+    from fute.map_render import write_html, write_png  # the renderer loads only when drawing
+
     (write_png if out.suffix.lower() == ".png" else write_html)(tmap, args.color, out)
     if args.json:
         print_json({**tmap.to_dict(), "out": str(out), "color": args.color})

@@ -11,14 +11,7 @@ from fute.cli_show import show_answer
 from fute.cli_transfer import SOURCES_HELP, add_param_flags, add_source_flags, params_from, transfer_options
 from fute.cli_types import int_range
 from query.answers import QueryAnswer, transfer_import_answer
-from query.service import (
-    QueryOptions,
-    evaluate,
-    query_models,
-    query_prompts,
-    query_similar,
-    query_sources,
-)
+from query.options import QueryOptions
 from query.transfer import ON_CONFLICT, import_transfer_rows, read_csv
 from registry.api import Registry
 from registry.settings import Settings
@@ -56,6 +49,9 @@ def _show(result: QueryAnswer, as_json: bool) -> None:
 
 def cmd_query(args: argparse.Namespace, settings: Settings) -> int:
     """``fute query sources|models|prompts|similar``."""
+    # the query service (rankers, fusion, evaluation) loads only for the commands that query
+    from query.service import query_models, query_prompts, query_similar, query_sources
+
     reg, opts = Registry.open(settings), options(args)
     if args.what == "sources":
         result = query_sources(reg, args.target, opts, include_models=args.include_models)
@@ -79,6 +75,8 @@ def cmd_transfer_import(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     """``fute eval``."""
+    from query.service import evaluate
+
     out = evaluate(
         Registry.open(settings),
         args.space,

@@ -9,3 +9,4 @@ from __future__ import annotations
 METHODS = ("textemb", "taskemb", "tupate")
 DEFAULT_SURROGATE = "pkg:all-minilm-l6-v2"
 MODEL_KINDS = ("classifier", "llm", "openai", "callable")
+DEFAULT_POOL = "pkg:default-pool"  # the packaged probe pool

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from ingest import packaged
 from ingest.formats import PAIR_COLS, TEXT_COLS, clean_text, optional, pick
+from ingest.names import DEFAULT_POOL as DEFAULT_POOL  # re-exported: its historic home
 from ingest.register import check_name, dataset_texts
 from ingest.sources import load_table
 from registry.api import Registry
@@ -22,7 +23,6 @@ from registry.lookups import dataset_id_by_key
 from registry.registration import store_probe_set
 
 Probe = tuple[str, str | None]
-DEFAULT_POOL = "pkg:default-pool"
 
 
 @dataclass(frozen=True)
