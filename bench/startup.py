@@ -56,15 +56,20 @@ def build_registry(home: Path) -> str:
     return names[0]
 
 
-def commands(home: Path, target: str) -> dict[str, list[str]]:
-    """Every timed command line, baselines first."""
+def commands(home: Path, target: str, before: Path | None) -> dict[str, list[str]]:
+    """Every timed command line, baselines first; with ``before``, the same commands of that
+    checkout (run through its ``fute.cli.main`` on this interpreter) after ours."""
     at = ["--home", str(home)]
-    return {
-        **BASELINES,
-        "fute --help": [FUTE, "--help"],
-        "fute stats --json": [FUTE, "stats", "--json", *at],
-        "fute query sources --json": [FUTE, "query", "sources", "--target", target, "--json", *at],
+    argvs = {
+        "fute --help": ["--help"],
+        "fute stats --json": ["stats", "--json", *at],
+        "fute query sources --json": ["query", "sources", "--target", target, "--json", *at],
     }
+    out = {**BASELINES, **{label: [FUTE, *argv] for label, argv in argvs.items()}}
+    if before is not None:
+        run = f"import sys; sys.path.insert(0, {str(before)!r}); from fute.cli import main; sys.exit(main())"
+        out |= {f"before: {label}": [sys.executable, "-c", run, *argv] for label, argv in argvs.items()}
+    return out
 
 
 def time_once(argv: list[str]) -> float:
@@ -94,7 +99,9 @@ def summarise(runs: dict[str, list[float]]) -> dict[str, Any]:
             "median_s": round(medians[label], 3),
             "runs_s": [round(t, 3) for t in ts],
             "ratio_to_bare_imports": round(medians[label] / bare, 2),
-            "goal_met": None if label in BASELINES else medians[label] <= GOAL_RATIO * bare,
+            "goal_met": None
+            if label in BASELINES or label.startswith("before")
+            else medians[label] <= GOAL_RATIO * bare,
         }
         for label, ts in runs.items()
     }
@@ -105,18 +112,20 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--out", default=str(RESULTS / "startup.json"))
+    ap.add_argument("--before", type=Path, help="another checkout (e.g. the commit before) timed alongside")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp) / "home"
         target = build_registry(home)
         load_before = [round(x, 2) for x in os.getloadavg()]
-        runs = measure(commands(home, target), args.rounds)
+        runs = measure(commands(home, target, args.before), args.rounds)
         load_after = [round(x, 2) for x in os.getloadavg()]
     record = {
         "benchmark": "startup",
         "goal": f"each command <= {GOAL_RATIO}x the bare imports, torch not imported",
         "rounds": args.rounds,
         "registry": f"starter datasets (32 examples each) in one TextEmb space; target {target}",
+        "before": None if args.before is None else str(args.before),
         "results": summarise(runs),
         "load_average_before": load_before,
         "load_average_after": load_after,
