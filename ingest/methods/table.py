@@ -172,18 +172,29 @@ def _as_float(raw: Any) -> Any:
     return raw
 
 
-# What new spaces read (issue 15): chosen by the ablation of docs/BENCHMARKS.md, section 1c.
-DEFAULT_RENDER = "template"
+# What new spaces read (issue 15), per method. TextEmb reads the template (+0.098 mean NDCG on
+# TaskWeb, docs/BENCHMARKS.md section 1d). TaskEmb and TuPaTE keep the raw texts: the template
+# gained them nothing on TaskWeb (Fisher 0.532 -> 0.522, TuPaTE 0.486 -> 0.491), and with it a
+# topic classifier's TaskEmb MTE sat nearer the sentiment datasets than the topic ones
+# (tests/ingest/test_unified_space.py: 0.258 vs 0.278), which the raw texts keep in order.
+DEFAULT_RENDER = {"textemb": "template", "taskemb": "raw", "tupate": "raw"}
 LEGACY_RENDER = "raw"  # spaces created before rendering existed read the raw texts
 
 
-def space_render(overrides: dict[str, Any] | None) -> str:
-    """The ``render`` parameter of a new space (``DEFAULT_RENDER`` when not given).
+def space_render(overrides: dict[str, Any] | None, method: str = "textemb") -> str:
+    """The ``render`` parameter of a new space (the method's ``DEFAULT_RENDER`` when not given).
+
+    Args:
+        overrides: The space's parameter overrides.
+        method: The space's method (its default rendering).
+
+    Returns:
+        ``raw``, ``labels`` or ``template``.
 
     Raises:
         ConfigError: Not one of ``raw``, ``labels``, ``template``.
     """
-    raw = (overrides or {}).get("render", DEFAULT_RENDER)
+    raw = (overrides or {}).get("render", DEFAULT_RENDER.get(method, LEGACY_RENDER))
     value = str(raw).strip().lower()
     if value not in RENDERS:
         raise ConfigError(f"parameter render={shown(raw)} is not one of {', '.join(RENDERS)}")
@@ -215,7 +226,7 @@ def space_config(
     params = method_params(method, overrides)
     recorded = {
         **params.to_dict(),
-        "render": space_render(overrides),
+        "render": space_render(overrides, method),
         "weights_sha256": sur.weights_hash,
         "torch": torch.__version__,
         "transformers": transformers.__version__,

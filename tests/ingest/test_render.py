@@ -85,6 +85,10 @@ def test_label_names_that_say_nothing_are_not_shown() -> None:
 
 def test_render_is_a_checked_space_parameter_of_every_method() -> None:
     assert space_render({"render": "Template"}) == "template"
+    # defaults per method: TextEmb reads the template; TaskEmb and TuPaTE the raw texts (the
+    # template broke the unified space's family order for TaskEmb, tests/ingest/test_unified_space.py)
+    assert [space_render(None, m) for m in ("textemb", "taskemb", "tupate")] == ["template", "raw", "raw"]
+    assert space_render({"render": "labels"}, "taskemb") == "labels"  # an explicit choice is kept
     for method in ("textemb", "taskemb", "tupate"):
         method_params(method, {"render": "labels"})  # accepted by every method
     with pytest.raises(ConfigError, match="render='prompt' is not one of raw, labels, template"):
