@@ -35,7 +35,8 @@ from fute.http_files import check_file_arguments
 from fute.http_routes import Reg, catalogue_router, jobs_router, query_router
 from fute.web import web_router
 from ingest.job_file import Catalogue, load_catalogue
-from query.answers import Deleted, JobSubmitted, TransferImportAnswer, transfer_import_answer
+from query.answers import TransferImportAnswer, transfer_import_answer
+from query.listings import Deleted, JobSubmitted
 from query.transfer import import_transfer_rows
 from registry.api import Registry
 from registry.errors import (

@@ -14,7 +14,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from fute.http_routes import Reg
-from query.answers import SubjectTags
+from query.listings import SubjectTags
 from registry.edits import TagRemoval, edit_tags, get_tags, rename_subject
 
 

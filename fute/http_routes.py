@@ -16,18 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from fute.http_transfer import transfer_options, transfer_params
 from query import service as qs
-from query.answers import (
-    DatasetDetail,
-    DatasetPage,
-    EvalReport,
-    Health,
-    JobPage,
-    JobRow,
-    ProbeSetRow,
-    QueryAnswer,
-    SpaceRow,
-    Stats,
-)
+from query.answers import EvalReport, QueryAnswer
+from query.listings import DatasetDetail, DatasetPage, Health, JobPage, JobRow, ProbeSetRow, SpaceRow, Stats
 from query.transfer_query import TransferOptions
 from query.transfer_rank import TransferParams
 from registry.api import Registry
