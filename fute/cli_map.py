@@ -7,28 +7,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from fute.cli_common import Leaf, print_json
+from fute.cli_common import Leaf, parse_tags, print_json
 from query.taskmap import METHODS, build_map, check_color, map_space
 from registry.api import Registry
 from registry.errors import InvalidDataError
 from registry.settings import Settings
 
 SUFFIXES = (".png", ".html", ".htm")
-
-
-def parse_where(values: list[str]) -> tuple[tuple[str, str], ...]:
-    """``--where key=value`` values to pairs.
-
-    Raises:
-        InvalidDataError: A value without ``=`` or with an empty side.
-    """
-    pairs = []
-    for raw in values:
-        key, sep, value = raw.partition("=")
-        if not sep or not key.strip() or not value.strip():
-            raise InvalidDataError(f"--where needs key=value (e.g. kind=dataset), got {raw!r}")
-        pairs.append((key.strip(), value.strip()))
-    return tuple(pairs)
 
 
 def cmd_map(args: argparse.Namespace, settings: Settings) -> int:
@@ -57,7 +42,7 @@ def cmd_map(args: argparse.Namespace, settings: Settings) -> int:
     try:
         choice = map_space(reg, args.space)
         space = choice.name
-        tmap = build_map(reg, space, parse_where(args.where), args.method, args.seed)
+        tmap = build_map(reg, space, parse_tags(args.where, "--where"), args.method, args.seed)
     finally:
         reg.close()
     if choice.note:
