@@ -68,7 +68,7 @@ class Registry:
         self.db = Database(settings)
         self.hook = hook
         self.indexes = SpaceIndexes(settings.index_dir, settings.lock_timeout_s, hook, settings.index_mmap)
-        self.filters = FilterCache()
+        self.filters = FilterCache(folder=self.indexes.folder)
         self.searcher = Searcher(self.db, self.indexes, self.filters)
         self.transfers = TransferStore(self.db)
 
@@ -259,6 +259,10 @@ class Registry:
                 space = get_space(session, name)
                 emb.bump_generation(session, space)
                 self.indexes.rebuild(session, space)
+            with self.db.read() as session:  # after the commit: never persist an uncommitted generation
+                space = get_space(session, name)
+                self.filters.forget(space.id)
+                self.filters.get(session, space, self.indexes.load(session, space))  # persists them
         return names
 
     def verify(self) -> VerifyReport:

@@ -228,6 +228,11 @@ def deserialize(blob: bytes) -> Any:
     return faiss.deserialize_index(np.frombuffer(blob, dtype=np.uint8))
 
 
+def clone(index: Any) -> Any:
+    """An in-memory copy of an index (also of a memory-mapped one)."""
+    return deserialize(serialize(index))
+
+
 def read_mmap(path: str) -> Any:
     """Open a serialised index memory-mapped and read-only (``IO_FLAG_MMAP_IFC``): the vectors stay
     in the page cache shared by every reader process instead of one heap copy each. The result must

@@ -22,7 +22,7 @@ data (the next search rebuilds) and never newer.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 import numpy as np
@@ -92,6 +92,8 @@ class FilterColumns:
         created: Subject creation time of each row, microseconds since the epoch.
         tags: Sorted row positions carrying each (key, value) tag.
         kind_names / format_names: Code of each kind / format name.
+        subject_order: Rows in ascending subject id (computed when not given; persisted columns
+            carry it so a fresh process need not sort).
     """
 
     token: FilterToken
@@ -103,10 +105,13 @@ class FilterColumns:
     tags: dict[TagPair, Rows]
     kind_names: dict[str, int]
     format_names: dict[str, int]
+    subject_order: Rows | None = None
 
     def __post_init__(self) -> None:
         # Sorted subject ids with their rows: resolve subject-id lists by binary search.
-        self._subject_order = np.argsort(self.subjects, kind="stable")
+        if self.subject_order is None:
+            self.subject_order = np.argsort(self.subjects, kind="stable")
+        self._subject_order: Rows = self.subject_order
         self._subjects_sorted = self.subjects[self._subject_order]
 
     @property
@@ -199,16 +204,61 @@ def sorted_unique(values: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
 
 
 def _tag_rows(session: Session, space_id: int, cols: FilterColumns) -> dict[TagPair, Rows]:
-    """Sorted row positions of every (key, value) tag of the space's subjects."""
+    """Sorted row positions of every (key, value) tag of the space's subjects.
+
+    Vectorised: one binary search over all tag rows, one sort by (pair, row), one split; a Python
+    loop per tag row cost 2.4 s of the 3.4 s build at 100k subjects.
+    """
     in_space = select(Embedding.subject_id).where(Embedding.space_id == space_id)
     stmt = select(Tag.subject_id, Tag.key, Tag.value).where(Tag.subject_id.in_(in_space))
-    grouped: dict[TagPair, list[int]] = {}
-    order, sorted_subjects = cols._subject_order, cols._subjects_sorted
+    rows = session.execute(stmt).all()
+    if not rows or cols.n == 0:
+        return {}
+    codes: dict[TagPair, int] = {}
+    code = np.fromiter((codes.setdefault((r[1], r[2]), len(codes)) for r in rows), np.int64, len(rows))
+    subjects = np.fromiter((r[0] for r in rows), np.int64, len(rows))
+    at = np.minimum(np.searchsorted(cols._subjects_sorted, subjects), cols.n - 1)
+    ok = cols._subjects_sorted[at] == subjects
+    code, pos = code[ok], cols._subject_order[at[ok]]
+    order = np.lexsort((pos, code))
+    code, pos = code[order], pos[order]
+    bounds = np.flatnonzero(np.diff(code)) + 1
+    pairs = {c: pair for pair, c in codes.items()}
+    return {
+        pairs[int(part_codes[0])]: sorted_unique(part)
+        for part_codes, part in zip(np.split(code, bounds), np.split(pos, bounds), strict=True)
+        if len(part)
+    }
+
+
+def merge_new_tags(session: Session, cols: FilterColumns, token: FilterToken) -> FilterColumns | None:
+    """Columns brought forward to ``token`` by merging tags added since ``cols.token``.
+
+    Valid only when nothing but tag additions happened in between: the same generation and the
+    same removal count, and a ``max(tags.id)`` that only grew (tag ids are never reused, so the new
+    tags are exactly those above the old maximum: a primary-key range).
+
+    Returns:
+        New columns stamped with ``token`` (arrays shared with ``cols`` where unchanged), or None
+        when ``token`` is not reachable from ``cols.token`` by tag additions alone.
+    """
+    old = cols.token
+    if (old.generation, old.tag_removals) != (token.generation, token.tag_removals):
+        return None
+    if token.max_tag_id < old.max_tag_id:
+        return None
+    stmt = select(Tag.subject_id, Tag.key, Tag.value).where(
+        Tag.id > old.max_tag_id, Tag.id <= token.max_tag_id
+    )
+    added: dict[TagPair, list[int]] = {}
     for subject_id, key, value in session.execute(stmt):
-        at = int(np.searchsorted(sorted_subjects, subject_id))
-        if at < cols.n and sorted_subjects[at] == subject_id:
-            grouped.setdefault((key, value), []).append(int(order[at]))
-    return {pair: sorted_unique(np.asarray(rows, dtype=np.int64)) for pair, rows in grouped.items()}
+        rows = cols.rows_of_subjects((int(subject_id),))
+        if len(rows):  # a subject without a vector here never matters here
+            added.setdefault((key, value), []).append(int(rows[0]))
+    tags = dict(cols.tags)
+    for pair, rows_added in added.items():
+        tags[pair] = sorted_unique(np.concatenate([cols.tag_rows(pair), np.asarray(rows_added, np.int64)]))
+    return replace(cols, token=token, tags=tags)
 
 
 def resolve(cols: FilterColumns, flt: SearchFilter, skip: TagPair | None = None) -> Mask | None:

@@ -10,8 +10,10 @@ A filter is resolved once per ``Registry.search`` call from ``FilterColumns`` (s
 * anything else hands the allowed ids to FAISS as a bitmap selector (a bit test per stored
   vector, instead of a hash-set probe per vector for ``IDSelectorBatch``).
 
-Partitions are built for the smallest tags first, each at most ``MAX_SHARE`` of the space, until
-their vectors reach ``budget`` times the space's own vectors (memory is the price of speed).
+A tag gets a partition on the first search that uses it, when it holds at most ``MAX_SHARE`` of
+the space and the partitions so far leave room in ``budget`` times the space's own vectors (memory
+is the price of speed). The columns themselves are persisted beside the index snapshot
+(``registry.filter_store``), so a fresh process maps them instead of reading SQL.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -26,11 +29,13 @@ import numpy.typing as npt
 from sqlalchemy.orm import Session
 
 from registry import faiss_index as fx
+from registry import filter_store
 from registry.filter_index import (
     FilterColumns,
     FilterToken,
     TagPair,
     build_columns,
+    merge_new_tags,
     read_max_tag_id,
     read_tag_removals,
     resolve,
@@ -48,23 +53,54 @@ Finder = Callable[[npt.NDArray[np.float32], int], Result]
 
 @dataclass
 class SpaceFilters:
-    """The columns and partitions of one loaded index."""
+    """The columns of one loaded index and the partitions built from it so far.
+
+    Partitions are built on first use (``partition``), not up front: a fresh process answering one
+    query should copy one tag's vectors, not every tag's (3 GB at 1M x 384 with the default budget).
+    """
 
     cols: FilterColumns
     index_key: int
     metric: str
+    index: Any = None
+    room: float = 0.0
     partitions: dict[TagPair, npt.NDArray[np.float32]] = field(default_factory=dict)
     sq_norms: dict[TagPair, npt.NDArray[np.float32]] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def partitionable(self, pair: TagPair) -> bool:
+        """True when the pair's vectors are (or may be) held as a partition."""
+        if pair in self.partitions:
+            return True
+        size = len(self.cols.tag_rows(pair))
+        return MIN_ROWS <= size <= MAX_SHARE * self.cols.n and size <= self.room
+
+    def partition(self, pair: TagPair) -> npt.NDArray[np.float32]:
+        """The pair's vectors as one contiguous array, copied from the index on first use."""
+        with self._lock:
+            vecs = self.partitions.get(pair)
+            if vecs is None:
+                rows = self.cols.tag_rows(pair)
+                vecs = np.ascontiguousarray(
+                    self.index.reconstruct_batch(self.cols.ids[rows]), dtype=np.float32
+                )
+                if self.metric == "l2":
+                    self.sq_norms[pair] = np.einsum("ij,ij->i", vecs, vecs)
+                self.partitions[pair] = vecs
+                self.room -= len(rows)
+            return vecs
 
 
 class FilterCache:
     """Per-process cache of ``SpaceFilters``, one per space, checked against SQL on every use."""
 
-    def __init__(self, budget: float = DEFAULT_BUDGET) -> None:
+    def __init__(self, budget: float = DEFAULT_BUDGET, folder: Callable[[int], Path] | None = None) -> None:
         """Args:
         budget: Partition memory as a multiple of each space's vectors (0 disables partitions).
+        folder: The index folder of a space, where columns are persisted (None: never persisted).
         """
         self.budget = budget
+        self.folder = folder
         self._cache: dict[int, SpaceFilters] = {}
         self._mutex = threading.Lock()
 
@@ -82,10 +118,28 @@ class FilterCache:
             cached = self._cache.get(space.id)
             if cached is not None and cached.cols.token == token and cached.index_key == key:
                 return cached
-        built = self._build(session, space, loaded, token)
+        cols = self.columns(session, space.id, loaded, token)
+        built = SpaceFilters(cols, key, space.metric, loaded.index, self.budget * cols.n)
         with self._mutex:
             self._cache[space.id] = built
         return built
+
+    def columns(self, session: Session, space_id: int, loaded: Any, token: FilterToken) -> FilterColumns:
+        """Columns for ``token``: the persisted file when it matches (tag additions merged in),
+        else built from SQL; what had to be built or merged is persisted for the next process."""
+        folder = self.folder(space_id) if self.folder is not None else None
+        if folder is not None:
+            stored = filter_store.load(folder, token.generation)
+            if stored is not None and stored.token == token:
+                return stored
+            merged = merge_new_tags(session, stored, token) if stored is not None else None
+            if merged is not None:
+                filter_store.save(folder, merged)
+                return merged
+        cols = build_columns(session, space_id, fx.all_ids(loaded.index), token)
+        if folder is not None and folder.is_dir():
+            filter_store.save(folder, cols)
+        return cols
 
     def cached(self, space_id: int, token: FilterToken, loaded: Any) -> SpaceFilters | None:
         """The cached filters of a space when built for this token and this loaded index."""
@@ -99,24 +153,6 @@ class FilterCache:
         """Drop the cached filters of a space."""
         with self._mutex:
             self._cache.pop(space_id, None)
-
-    def _build(
-        self, session: Session, space: EmbeddingSpace, loaded: Any, token: FilterToken
-    ) -> SpaceFilters:
-        cols = build_columns(session, space.id, fx.all_ids(loaded.index), token)
-        built = SpaceFilters(cols, id(loaded.index), space.metric)
-        room = self.budget * cols.n
-        for pair, rows in sorted(cols.tags.items(), key=lambda item: (len(item[1]), item[0])):
-            if len(rows) > MAX_SHARE * cols.n or len(rows) > room:
-                break
-            if len(rows) < MIN_ROWS:
-                continue
-            vecs = np.ascontiguousarray(loaded.index.reconstruct_batch(cols.ids[rows]), dtype=np.float32)
-            built.partitions[pair] = vecs
-            if space.metric == "l2":
-                built.sq_norms[pair] = np.einsum("ij,ij->i", vecs, vecs)
-            room -= len(rows)
-        return built
 
 
 @dataclass
@@ -147,7 +183,7 @@ class FilterPlan:
         """Exact top-k over the partition's vectors, the residual mask applied."""
         assert self.pair is not None
         rows = self.sf.cols.tag_rows(self.pair)
-        scores = self.sf.partitions[self.pair] @ query
+        scores = self.sf.partition(self.pair) @ query
         if self.sf.metric == "l2":
             scores = 2 * scores - self.sf.sq_norms[self.pair] - float(query @ query)
         ids = self.sf.cols.ids[rows]
@@ -158,9 +194,9 @@ class FilterPlan:
 
 def plan(sf: SpaceFilters, flt: SearchFilter) -> FilterPlan:
     """Resolve a filter: pick the smallest partitioned ``tags_all`` pair, mask the rest."""
-    pairs = [p for p in flt.tags_all if p in sf.partitions]
+    pairs = [p for p in flt.tags_all if sf.partitionable(p)]
     if pairs:
-        pair = min(pairs, key=lambda p: len(sf.partitions[p]))
+        pair = min(pairs, key=lambda p: len(sf.cols.tag_rows(p)))
         residual = resolve(sf.cols, flt, skip=pair)
         # The residual mask is wanted over the partition's rows only.
         sub = residual[sf.cols.tag_rows(pair)] if residual is not None else None

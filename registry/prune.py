@@ -152,14 +152,15 @@ def _prune_files(reg: Registry, report: PruneReport, dry_run: bool) -> None:
 
 
 def _stale_files(folder: Path) -> list[Path]:
-    """Files of a space folder other than the manifest, the lock and the index it names."""
+    """Files of a space folder other than the manifest, the lock, the index it names and the
+    filter columns of its generation."""
     try:
         manifest = snap.read_manifest(folder)
     except IndexCorruptError:
         return []  # an unreadable manifest is rebuild's job, not prune's: keep everything
     keep = {snap.MANIFEST, snap.LOCK}
     if manifest is not None:
-        keep.add(manifest.file)
+        keep |= {manifest.file, snap.filters_file_name(manifest.generation)}
     return [p for p in sorted(folder.iterdir()) if p.name not in keep]
 
 

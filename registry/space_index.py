@@ -38,12 +38,22 @@ class LoadedIndex:
         generation: Space generation whose rows the index holds exactly.
         fingerprint: Fingerprint of the space it was built for.
         published: True when the in-memory state equals the published snapshot.
+        mapped: True while ``index`` is the published file memory-mapped read-only; it is copied
+            into memory before its first change (FAISS aborts on a write to mapped lists).
     """
 
     index: Any
     generation: int
     fingerprint: str
     published: bool
+    mapped: bool = False
+
+    def owned(self) -> Any:
+        """The index, copied into memory first if it is mapped (call before changing it)."""
+        if self.mapped:
+            self.index = fx.clone(self.index)
+            self.mapped = False
+        return self.index
 
 
 class SpaceIndexes:
@@ -175,11 +185,12 @@ class SpaceIndexes:
         """
         with self._mutex:
             loaded = self._cache[space.id]
-            fx.remove(loaded.index, np.asarray(result.removed_ids, dtype=np.int64))
+            index = loaded.owned()
+            fx.remove(index, np.asarray(result.removed_ids, dtype=np.int64))
             if result.added_ids and vectors is not None:
                 ids = np.asarray(result.added_ids, dtype=np.int64)
-                fx.remove(loaded.index, ids)  # never add an id twice (IndexIDMap2 would corrupt)
-                loaded.index.add_with_ids(vectors, ids)
+                fx.remove(index, ids)  # never add an id twice (IndexIDMap2 would corrupt)
+                index.add_with_ids(vectors, ids)
             loaded.generation = result.generation
             loaded.published = False
             return loaded
@@ -197,6 +208,7 @@ class SpaceIndexes:
             generation=loaded.generation,
             file=snap.index_file_name(loaded.generation),
             sha256=snap.sha256(data),
+            size=len(data),
         )
         snap.publish(self.folder(space.id), manifest, data, self.hook)
         loaded.published = True
@@ -213,21 +225,30 @@ class SpaceIndexes:
             self._cache.pop(space_id, None)
 
     def _load_published(self, space: EmbeddingSpace) -> LoadedIndex | None:
-        """The published snapshot if it can be trusted for this space, else None."""
+        """The published snapshot if it can be trusted for this space, else None.
+
+        A snapshot of SQL's current generation is memory-mapped (a fresh process then reads only
+        the pages its searches touch); one that lags SQL is read into memory, checksummed, because
+        it is reconciled in place.
+        """
         folder = self.folder(space.id)
         for _attempt in range(3):  # a writer may replace the files between our two reads
             try:
                 manifest = snap.read_manifest(folder)
                 if manifest is None or not _matches(manifest, space):
                     return None
-                index = fx.deserialize(snap.read_index_bytes(folder, manifest))
+                mapped = manifest.generation == space.generation
+                if mapped:
+                    index = snap.map_index(folder, manifest)
+                else:
+                    index = fx.deserialize(snap.read_index_bytes(folder, manifest))
             except IndexCorruptError:
                 continue
             except RuntimeError:  # FAISS could not parse the bytes
                 return None
             if index.ntotal != manifest.ntotal or index.d != space.dim:
                 return None
-            return LoadedIndex(index, manifest.generation, manifest.fingerprint, published=True)
+            return LoadedIndex(index, manifest.generation, manifest.fingerprint, True, mapped)
         return None
 
     def _load_replica(self, session: Session, space: EmbeddingSpace) -> LoadedIndex:
@@ -279,12 +300,13 @@ class SpaceIndexes:
     def _reconcile(self, session: Session, space: EmbeddingSpace, loaded: LoadedIndex) -> None:
         """Make the index hold exactly SQL's ids: add missing vectors, remove extra ids."""
         sql_ids = embedding_ids(session, space.id)
-        idx_ids = fx.all_ids(loaded.index)
+        index = loaded.owned()
+        idx_ids = fx.all_ids(index)
         extra = np.setdiff1d(idx_ids, sql_ids, assume_unique=True)
         missing = np.setdiff1d(sql_ids, idx_ids, assume_unique=True)
-        fx.remove(loaded.index, extra)
+        fx.remove(index, extra)
         for ids, vecs in iter_vectors(session, space, ids=missing.tolist()):
-            loaded.index.add_with_ids(vecs, ids)
+            index.add_with_ids(vecs, ids)
         loaded.generation = space.generation
         loaded.published = False
 

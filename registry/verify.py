@@ -3,7 +3,7 @@
 Checks, per space: vector byte lengths against the dim, non-finite values, the space fingerprint
 against its stored configuration and each vector's provenance fingerprint against the space,
 manifest presence and parse, fingerprint / dim / metric, the index file's checksum and ntotal, SQL ids == index ids, and
-the snapshot generation; then orphan folders and stray files under ``indexes/``.
+the snapshot generation, persisted filter columns against SQL; then orphan folders and stray files under ``indexes/``.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from registry import faiss_index as fx
 from registry import snapshot as snap
 from registry.errors import IndexCorruptError
+from registry.filter_verify import check_filters
 from registry.models import Embedding, EmbeddingSpace, ProbeSet
 from registry.spaces import SpaceConfig, fingerprint, list_spaces
 
@@ -162,5 +163,9 @@ def _check_snapshot(session: Session, space: EmbeddingSpace, folder: Path, check
     if not np.array_equal(sql_ids, fx.all_ids(index)):
         problems.append(f"{where}: SQL ids and index ids differ; run `fute maintain rebuild`")
     allowed = {manifest.file, snap.MANIFEST, snap.LOCK}
-    problems.extend(f"{where}: stray file {p}" for p in sorted(folder.iterdir()) if p.name not in allowed)
+    stray = [
+        p for p in sorted(folder.iterdir()) if p.name not in allowed and not p.name.startswith("filters.")
+    ]
+    problems.extend(f"{where}: stray file {p}" for p in stray)
+    problems.extend(check_filters(session, space.name, folder, manifest.generation, index))
     return problems
