@@ -150,8 +150,13 @@ class SpaceIndexes:
         loaded = self.load(session, space)
         try:
             manifest = snap.read_manifest(folder)
+            if loaded.mapped and manifest is not None:
+                snap.read_index_bytes(folder, manifest)  # a mapped load skipped the checksum
         except IndexCorruptError:
             manifest = None
+            if loaded.mapped:  # the mapped file fails its checksum: never trust it again
+                with self._mutex:
+                    loaded = self._cache[space.id] = self._build(session, space)
         current = (
             loaded.published
             and manifest is not None

@@ -103,7 +103,8 @@ def test_rebuild_moves_to_a_new_generation(tmp_path: Path, db_url: str) -> None:
     after = snap.read_manifest(_folder(reg))
     assert before is not None and after is not None
     assert after.generation == before.generation + 1 and after.ntotal == 5
-    assert sorted(p.name for p in _folder(reg).iterdir()) == [after.file, snap.MANIFEST, snap.LOCK]
+    files = [snap.filters_file_name(after.generation), after.file, snap.MANIFEST, snap.LOCK]
+    assert sorted(p.name for p in _folder(reg).iterdir()) == files  # rebuild persists the filter columns
 
 
 def test_verify_reports_orphans_and_bad_vectors(tmp_path: Path, db_url: str) -> None:

@@ -96,10 +96,13 @@ def file_hashes(home: Path) -> dict[str, str]:
 
     The SQLite files are left out (``table_hashes`` covers their content; a checkpoint rewrites
     their bytes without changing a row), and so are the empty ``write.lock`` files that a writer
-    creates to take its lock and never deletes (``filelock`` on POSIX).
+    creates to take its lock and never deletes (``filelock`` on POSIX), and the persisted filter
+    columns (``*.fcol``) that any filtered search may write: a cache of SQL rows, stamped with
+    the SQL state it reflects and checked by ``fute maintain verify`` (``registry.filter_store``).
     """
     out = {}
     for path in sorted(home.rglob("*")):
-        if path.is_file() and not path.name.startswith("registry.db") and path.suffix != ".lock":
+        skip = path.name.startswith("registry.db") or path.suffix in (".lock", ".fcol")
+        if path.is_file() and not skip:
             out[str(path.relative_to(home))] = hashlib.sha256(path.read_bytes()).hexdigest()
     return out
