@@ -75,7 +75,7 @@ def predicted_order(reg: Registry, space: str, target: str, candidates: list[str
     except LookupError:
         return sorted(candidates)
     flt = SearchFilter(subject_ids=tuple(ids[c] for c in candidates))
-    ranked = [h.name for h in reg.search(space, vec, k=len(candidates), flt=flt)[0]]
+    ranked = [h.name for h in reg.search(space, vec, k=len(candidates), flt=flt, provenance=False)[0]]
     return ranked + sorted(set(candidates) - set(ranked))
 
 

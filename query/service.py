@@ -65,7 +65,8 @@ def _subject_query(
     for space in spaces:
         vec = _vector(reg, space, subject.id, name)
         if not use_transfer:
-            rankings[space] = reg.search(space, vec, k=_depth(opts, len(spaces)), flt=flt)[0]
+            k = _depth(opts, len(spaces))
+            rankings[space] = reg.search(space, vec, k=k, flt=flt, provenance=opts.explain)[0]
     query = {
         "type": label,
         "name": subject.name,
@@ -186,6 +187,6 @@ def query_similar(reg: Registry, name: str, opts: QueryOptions, kind: str | None
 def query_vector(reg: Registry, space: str, vector: list[float], opts: QueryOptions) -> QueryAnswer:
     """Nearest entries of a raw vector in one space (the Python API's raw query)."""
     _check(opts)
-    hits = reg.search(space, vector, k=opts.k, flt=parse_where(opts.where))[0]
+    hits = reg.search(space, vector, k=opts.k, flt=parse_where(opts.where), provenance=opts.explain)[0]
     query = {"type": "vector", "k": opts.k, "where": dict(opts.where)}
     return with_warnings(reg, _answer(reg, [space], {space: hits}, query, replace(opts, spaces=(space,))))

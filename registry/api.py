@@ -191,6 +191,7 @@ class Registry:
         k: int = 10,
         flt: SearchFilter | None = None,
         nprobe: int | None = None,
+        provenance: bool = True,
     ) -> list[list[Hit]]:
         """Nearest subjects of each query vector, filtered before (not after) the vector search.
 
@@ -201,6 +202,7 @@ class Registry:
             flt: Optional filter (kinds, tags, subject ids to include / exclude).
             nprobe: IVF lists an unfiltered search of an ``ivf`` space visits (None: the space's
                 ``ivf_nprobe``); filtered searches stay exact over the allowed subset.
+            provenance: Fill each hit's provenance (False: leave it empty and never read it).
 
         Returns:
             One list of hits per query, best first; hits SQL does not know are dropped.
@@ -209,7 +211,7 @@ class Registry:
             SpaceNotFoundError: Unknown space.
             InvalidVectorError: Queries of the wrong dimension or with non-finite values.
         """
-        found = self.searcher.hits(space_name, queries, k, flt, nprobe)
+        found = self.searcher.hits(space_name, queries, k, flt, nprobe, provenance)
         return [[_hit(i, row, score) for i, score, row in one] for one in found]
 
     def search_ids(

@@ -19,10 +19,21 @@ from registry.models import Embedding, EmbeddingSpace, Subject
 from registry.vectors import decode, encode
 
 _SUBJECTS = Subject.__table__
-_HYDRATE = (
-    select(Embedding.id, _SUBJECTS.c.id, _SUBJECTS.c.name, _SUBJECTS.c.kind, Embedding.provenance)
+# Hydration looks hits up by primary key only and checks the space in Python: with the space in
+# the WHERE clause and no column after the vector selected, SQLite prefers a scan of the
+# (space_id, subject_id) index over the primary key (100 ms instead of 0.2 ms at 1M rows).
+# Without provenance (kept for ``explain``), only columns stored before the vector blob are read,
+# so a vector spilling into overflow pages (dim > ~1,000 on SQLite) is never walked.
+_HIT_COLUMNS = (Embedding.id, Embedding.space_id, _SUBJECTS.c.id, _SUBJECTS.c.name, _SUBJECTS.c.kind)
+_HYDRATE_LEAN = (
+    select(*_HIT_COLUMNS)
     .join(_SUBJECTS, _SUBJECTS.c.id == Embedding.subject_id)
-    .where(Embedding.space_id == bindparam("space_id"), Embedding.id.in_(bindparam("ids", expanding=True)))
+    .where(Embedding.id.in_(bindparam("ids", expanding=True)))
+)
+_HYDRATE = (
+    select(*_HIT_COLUMNS, Embedding.provenance)
+    .join(_SUBJECTS, _SUBJECTS.c.id == Embedding.subject_id)
+    .where(Embedding.id.in_(bindparam("ids", expanding=True)))
 )
 
 
@@ -136,18 +147,29 @@ def iter_vectors(
 
 
 def hydrate(
-    conn: Session | Connection, space_id: int, ids: Sequence[int]
+    conn: Session | Connection, space_id: int, ids: Sequence[int], provenance: bool = True
 ) -> dict[int, tuple[int, str, str, Any]]:
     """(subject id, name, kind, provenance) of the given embedding ids that SQL knows in this space.
 
     Plain columns, not ORM entities, through a statement built once: this runs once per search,
     and both entity loading (polymorphic subjects) and building a select per call cost more than
     running it. Works on an ORM session or a Core connection.
+
+    Args:
+        conn: Session or connection.
+        space_id: The space the ids must belong to.
+        ids: Embedding ids.
+        provenance: Read each vector's provenance (else ``{}``; it is stored after the vector).
     """
     if not ids:
         return {}
-    rows = conn.execute(_HYDRATE, {"space_id": space_id, "ids": list(ids)}).all()
-    return {int(r[0]): (int(r[1]), str(r[2]), str(r[3]), r[4]) for r in rows}
+    stmt = _HYDRATE if provenance else _HYDRATE_LEAN
+    rows = conn.execute(stmt, {"ids": list(ids)}).all()
+    return {
+        int(r[0]): (int(r[2]), str(r[3]), str(r[4]), r[5] if provenance else {})
+        for r in rows
+        if int(r[1]) == space_id
+    }
 
 
 def subject_embedding_ids(session: Session, subject_id: int) -> list[tuple[int, int]]:

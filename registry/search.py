@@ -87,9 +87,17 @@ class Searcher:
         self._probe_sql: tuple[str, Any] | None = None  # the probe compiled for this dialect
 
     def hits(
-        self, space_name: str, queries: npt.ArrayLike, k: int, flt: SearchFilter | None, nprobe: int | None
+        self,
+        space_name: str,
+        queries: npt.ArrayLike,
+        k: int,
+        flt: SearchFilter | None,
+        nprobe: int | None,
+        provenance: bool = True,
     ) -> list[list[tuple[int, float, Row]]]:
         """(embedding id, score, SQL row) of each query's k best hits that SQL knows, best first.
+
+        ``provenance=False`` leaves each row's provenance empty and skips reading it.
 
         Raises:
             SpaceNotFoundError: Unknown space.
@@ -98,10 +106,10 @@ class Searcher:
         prep = self._fast(space_name, queries, flt, nprobe)
         if prep is not None:
             with self.db.connect() as conn:
-                return [_search_one(conn, prep, row, k) for row in prep.queries]
+                return [_search_one(conn, prep, row, k, provenance) for row in prep.queries]
         with self.db.read() as session:
             prep = self._general(session, space_name, queries, flt, nprobe)
-            return [_search_one(session, prep, row, k) for row in prep.queries]
+            return [_search_one(session, prep, row, k, provenance) for row in prep.queries]
 
     def ids(
         self, space_name: str, queries: npt.ArrayLike, k: int, flt: SearchFilter | None, nprobe: int | None
@@ -207,7 +215,9 @@ def _filtered(
     return Prepared(space_id, q, resolved.finder(loaded.index), ntotal)
 
 
-def _search_one(conn: Any, prep: Prepared, query: Any, k: int) -> list[tuple[int, float, Row]]:
+def _search_one(
+    conn: Any, prep: Prepared, query: Any, k: int, provenance: bool
+) -> list[tuple[int, float, Row]]:
     """Search one query, widening k when hits unknown to SQL had to be dropped.
 
     Args:
@@ -219,7 +229,7 @@ def _search_one(conn: Any, prep: Prepared, query: Any, k: int) -> list[tuple[int
     while True:
         scores, ids = prep.finder(query, want)
         found = [(float(s), int(i)) for s, i in zip(scores[0], ids[0], strict=True) if i >= 0]
-        known = emb.hydrate(conn, prep.space_id, [i for _, i in found])
+        known = emb.hydrate(conn, prep.space_id, [i for _, i in found], provenance)
         hits = [(i, s, known[i]) for s, i in found if i in known]
         if len(hits) >= k or len(found) < want or want >= prep.ntotal:
             return hits[:k]
