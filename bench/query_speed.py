@@ -103,13 +103,17 @@ def interleaved(
     Interleaving makes the comparison fair on a shared machine whose load changes by the minute.
     """
     reg.search(name, q[0], k=K, flt=flt, nprobe=nprobe)  # warm: index load, filter columns
-    wall: dict[str, list[float]] = {"full": [], "core": [], "numpy": []}
-    cpu: dict[str, list[float]] = {"full": [], "core": [], "numpy": []}
+    wall: dict[str, list[float]] = {"full": [], "explain": [], "core": [], "numpy": []}
+    cpu: dict[str, list[float]] = {"full": [], "explain": [], "core": [], "numpy": []}
     found = []
+
+    def full(i: int, provenance: bool) -> Any:
+        return reg.search(name, q[i], k=K, flt=flt, nprobe=nprobe, provenance=provenance)[0]
+
+    # "full" is a query's path without --explain (no provenance read), "explain" the path with it.
     calls = {
-        "full": lambda i: found.append(
-            np.asarray([h.subject_id - 1 for h in reg.search(name, q[i], k=K, flt=flt, nprobe=nprobe)[0]])
-        ),
+        "full": lambda i: found.append(np.asarray([h.subject_id - 1 for h in full(i, False)])),
+        "explain": lambda i: full(i, True),
         "core": lambda i: reg.search_ids(name, q[i], k=K, flt=flt, nprobe=nprobe),
         "numpy": lambda i: peer(q[i]),
     }
@@ -124,14 +128,17 @@ def interleaved(
             cpu[label].append((time.thread_time_ns() - c0) / 1e6)
             wall[label].append((time.perf_counter_ns() - w0) / 1e6)
     ratio = float(np.median(np.asarray(wall["core"][:n_peer]) / np.asarray(wall["numpy"])))
+    full_ratio = float(np.median(np.asarray(wall["full"][:n_peer]) / np.asarray(wall["numpy"])))
     cpu_ratio = float(np.median(np.asarray(cpu["core"][:n_peer]) / np.asarray(cpu["numpy"])))
     return {
         "full": wall["full"],
+        "explain": wall["explain"],
         "core": wall["core"],
         "numpy": wall["numpy"],
         "found": found,
         "cpu": cpu,
         "core_over_numpy": round(ratio, 3),
+        "full_over_numpy": round(full_ratio, 3),
         "core_over_numpy_cpu": round(cpu_ratio, 3),
     }
 
@@ -247,6 +254,8 @@ def _index_records(
             "core_p50_ms": core["p50_ms"],
             "core_p99_ms": core["p99_ms"],
             "core_over_numpy_p50": run["core_over_numpy"],
+            "full_over_numpy_p50": run["full_over_numpy"],
+            "explain_p50_ms": pct(run["explain"])["p50_ms"],
             "cpu_p50_ms": pct(run["cpu"]["full"])["p50_ms"],
             "core_cpu_p50_ms": pct(run["cpu"]["core"])["p50_ms"],
             "core_cpu_p99_ms": pct(run["cpu"]["core"])["p99_ms"],
@@ -266,7 +275,7 @@ def _index_records(
             },
         }
         log(
-            f"  {index_type} {label}: p50 {rec['p50_ms']} core {core['p50_ms']} ms p99 {rec['p99_ms']} recall {rec['recall_at_10']} | numpy {numpy_t['p50_ms']} | core/numpy {run['core_over_numpy']} cpu {run['core_over_numpy_cpu']} (core cpu {rec['core_cpu_p50_ms']}) | chroma {chroma.get(label)}"
+            f"  {index_type} {label}: p50 {rec['p50_ms']} (explain {rec['explain_p50_ms']}, full/numpy {run['full_over_numpy']}) core {core['p50_ms']} ms p99 {rec['p99_ms']} recall {rec['recall_at_10']} | numpy {numpy_t['p50_ms']} | core/numpy {run['core_over_numpy']} cpu {run['core_over_numpy_cpu']} (core cpu {rec['core_cpu_p50_ms']}) | chroma {chroma.get(label)}"
         )
         out.append(rec)
     with reg.db.read() as session:

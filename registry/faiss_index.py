@@ -163,12 +163,15 @@ def search(
     k: int,
     allowed: npt.NDArray[np.int64] | None = None,
     nprobe: int | None = None,
+    filter_nprobe: int | None = None,
+    selector: Any = None,
 ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]:
     """k-nearest search, optionally restricted to ``allowed`` ids before ranking.
 
     Restricting inside FAISS (a bitmap or batch id selector) instead of post-filtering a global top-k is what
     guarantees k results whenever k allowed vectors exist. A filtered IVF search visits every list
-    (exact over the allowed subset).
+    (exact over the allowed subset) unless ``filter_nprobe`` says how many (``registry.filter_ivf``
+    calibrates it per filter).
 
     Args:
         index: The space's index.
@@ -177,6 +180,9 @@ def search(
         allowed: Optional int64 array of permitted ids.
         nprobe: IVF lists an unfiltered search visits (None: the index's own setting); the
             recall/speed knob of approximate spaces.
+        filter_nprobe: IVF lists a filtered search visits (None: all of them, exact).
+        selector: A prepared ``make_selector(allowed)[0]`` (its buffer kept alive by the caller),
+            so repeated searches with one filter do not rebuild the bitmap.
 
     Returns:
         (scores, ids), each of shape (nq, k); missing slots have id -1. Scores are similarities
@@ -185,9 +191,12 @@ def search(
     k = max(1, min(k, max(index.ntotal, 1)))
     params = None
     if allowed is not None:
-        selector, _keep = _selector(allowed)
+        _keep = None
+        if selector is None:
+            selector, _keep = make_selector(allowed)
         if isinstance(index, faiss.IndexIVF):
-            params = faiss.SearchParametersIVF(sel=selector, nprobe=index.nlist)
+            probe = index.nlist if filter_nprobe is None else max(1, min(filter_nprobe, index.nlist))
+            params = faiss.SearchParametersIVF(sel=selector, nprobe=probe)
         else:
             params = faiss.SearchParameters(sel=selector)
     elif nprobe is not None and isinstance(index, faiss.IndexIVF):
@@ -202,7 +211,7 @@ def search(
 _BITMAP_BYTES_PER_ID = 64
 
 
-def _selector(allowed: npt.NDArray[np.int64]) -> tuple[Any, Any]:
+def make_selector(allowed: npt.NDArray[np.int64]) -> tuple[Any, Any]:
     """A FAISS id selector for ``allowed`` and the buffer it points into (keep it alive).
 
     A bitmap makes membership one bit test per stored vector (``IDSelectorBatch`` probes a

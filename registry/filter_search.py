@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -40,12 +40,14 @@ from registry.filter_index import (
     read_tag_removals,
     resolve,
 )
+from registry.filter_ivf import TARGET_RECALL, IvfPlan, is_ivf
 from registry.filters import SearchFilter
 from registry.models import EmbeddingSpace
 
 MAX_SHARE = 0.25  # a tag on more rows gains little over a bitmap scan of the whole index
 MIN_ROWS = 32  # below this a bitmap scan costs next to nothing: no copy
 DEFAULT_BUDGET = 2.0  # partition vectors, as a multiple of the space's own vectors
+MAX_IVF_PLANS = 256  # calibrated filters kept per space
 
 Result = tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]
 Finder = Callable[[npt.NDArray[np.float32], int], Result]
@@ -64,9 +66,29 @@ class SpaceFilters:
     metric: str
     index: Any = None
     room: float = 0.0
+    recall_target: float = TARGET_RECALL
     partitions: dict[TagPair, npt.NDArray[np.float32]] = field(default_factory=dict)
     sq_norms: dict[TagPair, npt.NDArray[np.float32]] = field(default_factory=dict)
+    ivf_plans: dict[SearchFilter, IvfPlan] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def ivf_plan(self, flt: SearchFilter, allowed: Callable[[], npt.NDArray[np.int64]]) -> IvfPlan:
+        """The calibrated plan of a filter on an IVF index (calibrated on first use).
+
+        Args:
+            flt: The filter without its exclusions (the cache key).
+            allowed: Computes the ids passing ``flt`` when the plan must be built.
+        """
+        with self._lock:
+            found = self.ivf_plans.get(flt)
+        if found is not None:
+            return found
+        built = IvfPlan.build(self.index, allowed(), self.recall_target)
+        with self._lock:
+            if len(self.ivf_plans) >= MAX_IVF_PLANS:
+                self.ivf_plans.clear()  # many one-off filters: start over rather than grow
+            self.ivf_plans[flt] = built
+        return built
 
     def partitionable(self, pair: TagPair) -> bool:
         """True when the pair's vectors are (or may be) held as a partition."""
@@ -119,7 +141,8 @@ class FilterCache:
             if cached is not None and cached.cols.token == token and cached.index_key == key:
                 return cached
         cols = self.columns(session, space.id, loaded, token)
-        built = SpaceFilters(cols, key, space.metric, loaded.index, self.budget * cols.n)
+        target = float(space.params.get("ivf_filter_recall", TARGET_RECALL))
+        built = SpaceFilters(cols, key, space.metric, loaded.index, self.budget * cols.n, target)
         with self._mutex:
             self._cache[space.id] = built
         return built
@@ -163,6 +186,8 @@ class FilterPlan:
     pair: TagPair | None
     mask: npt.NDArray[np.bool_] | None
     allowed: npt.NDArray[np.int64] | None
+    ivf: IvfPlan | None = None
+    excluded: npt.NDArray[np.int64] | None = None
 
     @property
     def empty(self) -> bool:
@@ -174,6 +199,10 @@ class FilterPlan:
 
     def finder(self, index: Any) -> Finder:
         """A ``(query of shape (dim,), k) -> (scores, ids)`` search function for this plan."""
+        ivf = self.ivf
+        if ivf is not None and ivf.choice.nprobe is not None:
+            excluded = self.excluded if self.excluded is not None else np.zeros(0, dtype=np.int64)
+            return lambda query, k: ivf.search(index, query, k, excluded)
         if self.pair is not None:
             return self._partition_search
         allowed = self.allowed
@@ -193,7 +222,26 @@ class FilterPlan:
 
 
 def plan(sf: SpaceFilters, flt: SearchFilter) -> FilterPlan:
-    """Resolve a filter: pick the smallest partitioned ``tags_all`` pair, mask the rest."""
+    """Resolve a filter: on an IVF index, the calibrated approximate plan when it beats exact
+    search (``registry.filter_ivf``); else the smallest partitioned ``tags_all`` pair, the rest
+    masked; else a bitmap of the allowed ids."""
+    exact = _exact_plan(sf, flt)
+    if not is_ivf(sf.index) or exact.empty:
+        return exact
+    base = replace(flt, exclude_subject_ids=())
+    ivf = sf.ivf_plan(base, lambda: _allowed_ids(sf, base))
+    excluded = sf.cols.ids[sf.cols.rows_of_subjects(flt.exclude_subject_ids)]
+    return replace(exact, ivf=ivf, excluded=excluded)
+
+
+def _allowed_ids(sf: SpaceFilters, flt: SearchFilter) -> npt.NDArray[np.int64]:
+    """Sorted ids passing a filter (every id when it constrains nothing)."""
+    mask = resolve(sf.cols, flt)
+    return sf.cols.ids if mask is None else sf.cols.ids[mask]
+
+
+def _exact_plan(sf: SpaceFilters, flt: SearchFilter) -> FilterPlan:
+    """The exact plan: the smallest partitioned ``tags_all`` pair with the rest masked, or a bitmap."""
     pairs = [p for p in flt.tags_all if sf.partitionable(p)]
     if pairs:
         pair = min(pairs, key=lambda p: len(sf.cols.tag_rows(p)))
