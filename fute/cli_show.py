@@ -88,6 +88,25 @@ def rank_text(ranks: dict[str, int], spaces: str) -> str:
     return ", ".join(f"#{ranks[s]} {s}" if s in ranks else f"- {s}" for s in spaces.split(","))
 
 
+def plan_text(plan: dict[str, Any]) -> str:
+    """One search plan as ``path over N of M vectors (reason)``, e.g. ``ivf nprobe 8 of 1000 lists``.
+
+    Args:
+        plan: One entry of the answer's ``query.search``.
+
+    Returns:
+        The text.
+    """
+    text = f"{plan['path']} in {plan['index']} of {plan['vectors']} vectors"
+    if "allowed" in plan:
+        text += f", {plan['allowed']} pass the filter"
+    if "tag" in plan:
+        text += f" (partition {plan['tag']})"
+    if plan.get("reason"):
+        text += f"; {plan['reason']}"
+    return text
+
+
 def explain_lines(answer: dict[str, Any]) -> list[str]:
     """``--explain`` in text mode: similarity per space and the provenance of every vector.
 
@@ -101,6 +120,8 @@ def explain_lines(answer: dict[str, Any]) -> list[str]:
     lines = ["", "why: cosine similarity per space, and how each vector was made"]
     for space, prov in query.get("provenance", {}).items():
         lines.append(f"  query {query['name']} in {space}: {provenance_text(prov)}")
+    for space, plan in query.get("search", {}).items():
+        lines.append(f"  search in {space}: {plan_text(plan)}")
     for r in answer["results"]:
         sims = ", ".join(f"{s}={v:.4f}" for s, v in r.get("similarity", {}).items())
         lines.append(f"  {r['rank']}. {r['name']}: similarity {sims}")

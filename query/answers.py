@@ -63,6 +63,7 @@ class QueryInfo(TypedDict):
     where: dict[str, str]
     space_note: NotRequired[str]
     provenance: NotRequired[dict[str, dict[str, Any]]]  # space -> the query vector's provenance
+    search: NotRequired[dict[str, dict[str, Any]]]  # with explain: space -> how its search ran
     fusion: FusionInfo | None
     ranking: NotRequired[RankingInfo]
 

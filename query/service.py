@@ -78,6 +78,7 @@ def _subject_query(
         query["space_note"] = choice.note
     if opts.explain:
         query["provenance"] = {s: _provenance(reg, s, subject.id) for s in spaces}
+        query["search"] = {s: reg.search_plan(s, flt) for s in spaces}
     if graph is not None:
         results, block = transfer_sources(
             reg, (subject.id, subject.name), spaces, flt, opts.k, opts.explain, opts.transfer, graph

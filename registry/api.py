@@ -214,6 +214,13 @@ class Registry:
         found = self.searcher.hits(space_name, queries, k, flt, nprobe, provenance)
         return [[_hit(i, row, score) for i, score, row in one] for one in found]
 
+    def search_plan(
+        self, space_name: str, flt: SearchFilter | None = None, nprobe: int | None = None
+    ) -> dict[str, Any]:
+        """How ``search`` runs for this space and filter (index, size, filtered path, calibrated
+        nprobe); what ``--explain`` reports."""
+        return self.searcher.describe(space_name, flt, nprobe)
+
     def search_ids(
         self,
         space_name: str,

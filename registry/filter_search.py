@@ -197,6 +197,24 @@ class FilterPlan:
             return len(rows) == 0 or (self.mask is not None and not self.mask.any())
         return self.allowed is not None and len(self.allowed) == 0
 
+    def describe(self) -> dict[str, Any]:
+        """How this plan searches, for ``--explain``: ``path`` is ``ivf`` (calibrated nprobe under
+        the filter), ``partition`` (exact over one tag's copied vectors) or ``bitmap`` (exact over
+        the allowed ids)."""
+        ivf = self.ivf
+        if ivf is not None and ivf.choice.nprobe is not None:
+            return ivf.choice.to_dict()
+        if self.pair is not None:
+            rows = len(self.sf.cols.tag_rows(self.pair))
+            allowed = rows if self.mask is None else int(self.mask.sum())
+            out: dict[str, Any] = {"path": "partition", "tag": "=".join(self.pair), "allowed": allowed}
+        else:
+            n = self.sf.cols.n if self.allowed is None else len(self.allowed)
+            out = {"path": "bitmap", "allowed": n}
+        if ivf is not None:
+            out["reason"] = ivf.choice.reason
+        return out
+
     def finder(self, index: Any) -> Finder:
         """A ``(query of shape (dim,), k) -> (scores, ids)`` search function for this plan."""
         ivf = self.ivf

@@ -25,6 +25,7 @@ from registry import embeddings as emb
 from registry import faiss_index as fx
 from registry.db import Database
 from registry.filter_index import TAG_REMOVALS_STMT, FilterToken
+from registry.filter_ivf import is_ivf
 from registry.filter_search import FilterCache, FilterPlan, Finder
 from registry.filter_search import plan as plan_filter
 from registry.filters import SearchFilter
@@ -124,6 +125,25 @@ class Searcher:
             empty = (np.full(k, -np.inf, dtype=np.float32), np.full(k, -1, dtype=np.int64))
             return [empty for _ in range(len(prep.queries))]
         return [(s[0], i[0]) for s, i in (finder(row, k) for row in prep.queries)]
+
+    def describe(self, space_name: str, flt: SearchFilter | None, nprobe: int | None) -> dict[str, Any]:
+        """How a search of this space with this filter runs (``--explain``): the index, its size,
+        and for a filter the plan (``FilterPlan.describe``); IVF spaces add nlist and nprobe.
+
+        Raises:
+            SpaceNotFoundError: Unknown space.
+        """
+        with self.db.read() as session:
+            prep_space = get_space(session, space_name)
+            loaded = self.indexes.load(session, prep_space)
+            index = loaded.index
+            out: dict[str, Any] = {"index": type(index).__name__, "vectors": int(index.ntotal)}
+            if is_ivf(index):
+                out |= {"nlist": int(index.nlist), "nprobe": int(nprobe or index.nprobe)}
+            if flt is None:
+                return {**out, "path": "ivf" if is_ivf(index) else "exact"}
+            resolved = plan_filter(self.filters.get(session, prep_space, loaded), flt)
+            return {**out, **resolved.describe()}
 
     def _fast(
         self, space_name: str, queries: npt.ArrayLike, flt: SearchFilter | None, nprobe: int | None
