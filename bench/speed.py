@@ -28,7 +28,7 @@ FULL_QUERY = [
     (100_000, 384, "clustered", True),
     (10_000, 1024, "clustered", True),
     (100_000, 1024, "clustered", True),
-    (100_000, 384, "uniform", False),
+    (100_000, 384, "uniform", True),  # issue 19: Chroma on uniform-like data too
     # Last: the largest memory (1M x 1024 floats = 4 GB per copy; the catalogue, the index and the
     # filter partitions hold several), so a failure there keeps every record before it.
     (1_000_000, 384, "clustered", False),
