@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import Connection, bindparam, delete, select, update
+from sqlalchemy import Connection, Engine, bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from registry.models import Embedding, EmbeddingSpace, Subject
@@ -170,6 +170,43 @@ def hydrate(
         for r in rows
         if int(r[1]) == space_id
     }
+
+
+_LEAN_SQL = (
+    f"SELECT e.id, e.space_id, s.id, s.name, s.kind FROM {Embedding.__tablename__} e "
+    f"JOIN {Subject.__tablename__} s ON s.id = e.subject_id WHERE e.id IN ({{}})"
+)
+
+
+def hydrate_raw(
+    engine: Engine, space_id: int, ids: Sequence[int]
+) -> dict[int, tuple[int, str, str, Any]] | None:
+    """``hydrate`` without provenance, on a pooled DBAPI connection, bypassing SQLAlchemy.
+
+    SQLAlchemy's execution of the same statement (connection events, expanding IN, result
+    processing) cost 0.42 ms against 0.20 ms for the driver alone at 1M rows; a query without
+    ``--explain`` pays only the latter.
+
+    Returns:
+        The rows as ``hydrate`` gives them, or None on any driver error (the caller then takes the
+        general path, which reports it properly).
+    """
+    if not ids:
+        return {}
+    mark = "?" if engine.dialect.paramstyle == "qmark" else "%s"
+    sql = _LEAN_SQL.format(", ".join([mark] * len(ids)))
+    try:
+        conn = engine.raw_connection()
+        try:
+            cur = conn.cursor()
+            cur.execute(sql, [int(i) for i in ids])
+            rows = cur.fetchall()
+            cur.close()
+        finally:
+            conn.close()  # back to the pool, which rolls back the read transaction
+    except engine.dialect.loaded_dbapi.Error:
+        return None
+    return {int(r[0]): (int(r[2]), str(r[3]), str(r[4]), {}) for r in rows if int(r[1]) == space_id}
 
 
 def subject_embedding_ids(session: Session, subject_id: int) -> list[tuple[int, int]]:

@@ -14,6 +14,7 @@ which brings the caches current.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -106,11 +107,28 @@ class Searcher:
         """
         prep = self._fast(space_name, queries, flt, nprobe)
         if prep is not None:
+            if not provenance:
+                found = self._fast_hits(prep, k)
+                if found is not None:
+                    return found
             with self.db.connect() as conn:
-                return [_search_one(conn, prep, row, k, provenance) for row in prep.queries]
+                return [_search_one(_on(conn, prep, provenance), prep, row, k) for row in prep.queries]
         with self.db.read() as session:
             prep = self._general(session, space_name, queries, flt, nprobe)
-            return [_search_one(session, prep, row, k, provenance) for row in prep.queries]
+            return [_search_one(_on(session, prep, provenance), prep, row, k) for row in prep.queries]
+
+    def _fast_hits(self, prep: Prepared, k: int) -> list[list[tuple[int, float, Row]]] | None:
+        """Hits hydrated on the driver directly (None on a driver error: use the other path)."""
+        failed = False
+
+        def raw(ids: list[int]) -> dict[int, Row]:
+            nonlocal failed
+            got = emb.hydrate_raw(self.db.engine, prep.space_id, ids)
+            failed = failed or got is None
+            return got or {}
+
+        out = [_search_one(raw, prep, row, k) for row in prep.queries]
+        return None if failed else out
 
     def ids(
         self, space_name: str, queries: npt.ArrayLike, k: int, flt: SearchFilter | None, nprobe: int | None
@@ -235,13 +253,21 @@ def _filtered(
     return Prepared(space_id, q, resolved.finder(loaded.index), ntotal)
 
 
+def _on(conn: Any, prep: Prepared, provenance: bool) -> Callable[[list[int]], dict[int, Row]]:
+    """Hydration of one space's ids on a Session or Core connection."""
+    return lambda ids: emb.hydrate(conn, prep.space_id, ids, provenance)
+
+
 def _search_one(
-    conn: Any, prep: Prepared, query: Any, k: int, provenance: bool
+    hydrate: Callable[[list[int]], dict[int, Row]], prep: Prepared, query: Any, k: int
 ) -> list[tuple[int, float, Row]]:
     """Search one query, widening k when hits unknown to SQL had to be dropped.
 
     Args:
-        conn: A Session or Core connection (hydration reads plain columns only).
+        hydrate: Embedding ids -> the rows SQL knows of them in this space.
+        prep: The prepared search.
+        query: One prepared query vector.
+        k: Hits wanted.
     """
     if prep.finder is None:
         return []
@@ -249,7 +275,7 @@ def _search_one(
     while True:
         scores, ids = prep.finder(query, want)
         found = [(float(s), int(i)) for s, i in zip(scores[0], ids[0], strict=True) if i >= 0]
-        known = emb.hydrate(conn, prep.space_id, [i for _, i in found], provenance)
+        known = hydrate([i for _, i in found])
         hits = [(i, s, known[i]) for s, i in found if i in known]
         if len(hits) >= k or len(found) < want or want >= prep.ntotal:
             return hits[:k]
