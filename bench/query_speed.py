@@ -264,6 +264,7 @@ def _index_records(
             "nlist": nlist_for(n) if index_type == "ivf" else None,
             "calibration_recall": cal_recall,
             "first_query_s": round(warm_s, 3),
+            "plan": reg.search_plan(index_type, flt, nprobe),  # issue 19: the path that ran
             "sql_filter_p50_ms": sql_filter_ms(reg, index_type, flt) if flt is not None else None,
             "peers": {
                 "numpy_subset": {
