@@ -26,7 +26,7 @@ def query_table(records: list[dict[str, Any]]) -> str:
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
     )
     rows = []
-    for r in records:
+    for r in (r for r in records if "peers" in r):  # other records (transfer_aware) have own tables
         chroma = r["peers"].get("chroma")
         ch = f"{_f(chroma['p50_ms'])} ({_f(chroma['recall_at_10'])})" if chroma else "–"
         index = r["index"] + (f" nprobe={r['nprobe']}/{r['nlist']}" if r.get("nprobe") else "")
