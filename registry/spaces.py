@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from registry.errors import AlreadyExistsError, SpaceNotFoundError
+from registry.errors import AlreadyExistsError, ConfigError, SpaceNotFoundError
 from registry.faiss_index import IndexSpec
 from registry.models import Embedding, EmbeddingSpace, ProbeSet
 
@@ -65,10 +65,11 @@ def create_space(session: Session, cfg: SpaceConfig) -> EmbeddingSpace:
     Raises:
         AlreadyExistsError: The name is taken by a space with another configuration (the message
             names what differs), or another space has this fingerprint.
-        ConfigError: Bad dimension, metric or index type.
+        ConfigError: Bad dimension, metric, index type or ``ivf_filter_recall``.
         NotFoundError: The named probe set does not exist.
     """
     IndexSpec(cfg.dim, cfg.metric, cfg.index_type).validate()
+    _check_filter_recall(cfg.params.get("ivf_filter_recall"))
     probe = _probe_set(session, cfg.probe_set) if cfg.probe_set else None
     fp = fingerprint(cfg, probe.content_hash if probe else None)
     same_name = session.scalar(select(EmbeddingSpace).where(EmbeddingSpace.name == cfg.name))
@@ -151,6 +152,17 @@ def list_spaces(session: Session) -> list[tuple[EmbeddingSpace, int]]:
         .order_by(EmbeddingSpace.id)
     ).all()
     return [(space, int(n)) for space, n in rows]
+
+
+def _check_filter_recall(value: object) -> None:
+    """Raise ConfigError unless ``ivf_filter_recall`` is absent or a number in (0, 1]."""
+    if value is None:
+        return
+    ok = isinstance(value, int | float) and not isinstance(value, bool) and 0 < value <= 1
+    if not ok:
+        raise ConfigError(
+            f"ivf_filter_recall must be a number in (0, 1], got {value!r}; e.g. 0.95 (1.0: filtered search stays exact)"
+        )
 
 
 def index_spec(space: EmbeddingSpace) -> IndexSpec:

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import insert
 
 from registry.api import EmbeddingItem, Registry
+from registry.errors import ConfigError
 from registry.filter_search import plan as plan_filter
 from registry.filters import SearchFilter
 from registry.models import Dataset, Subject, Tag
@@ -101,3 +102,11 @@ def test_the_default_target_probes_fewer_lists_and_keeps_recall(tmp_path: Path) 
     excl = SearchFilter(tags_all=HALF.tags_all, exclude_subject_ids=(1, 3, 5))
     hits = reg.search("s", x[0], k=K, flt=excl)[0]
     assert len(hits) == K and not {1, 3, 5} & {h.subject_id for h in hits}
+
+
+@pytest.mark.parametrize("bad", ["0.9", 0, -1, 1.5, True])
+def test_a_bad_filter_recall_is_refused_and_nothing_is_stored(tmp_path: Path, bad: object) -> None:
+    reg = open_registry(tmp_path, f"sqlite:///{tmp_path / 'r.db'}")
+    with pytest.raises(ConfigError, match="ivf_filter_recall must be a number in"):
+        space(reg, dim=DIM, index_type="ivf", ivf_filter_recall=bad)
+    assert reg.spaces() == []
