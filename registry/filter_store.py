@@ -31,7 +31,7 @@ import numpy as np
 import numpy.typing as npt
 
 from registry.filter_index import FilterColumns, FilterToken, TagPair
-from registry.snapshot import filters_file_name
+from registry.snapshot import atomic_write, filters_file_name
 
 MAGIC = b"FUTE-FCOL 1\n"
 _ALIGN = 64
@@ -74,16 +74,11 @@ def save(folder: Path, cols: FilterColumns) -> Path | None:
     prefix = MAGIC + len(head).to_bytes(8, "little") + head
     pad = b"\0" * (-len(prefix) % _ALIGN)
     path = folder / file_name(cols.token.generation)
-    tmp = folder / f"{path.name}.{os.getpid()}.tmp"  # one temp file per process: readers may race
+    tmp_name = f"{path.name}.{os.getpid()}.tmp"  # one temp file per process: readers may race
     try:
-        with open(tmp, "wb") as fh:
-            fh.write(prefix + pad)
-            fh.write(body)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        atomic_write(path, prefix + pad + body, tmp_name)
     except OSError:  # a cache: a read-only folder, or a writer's clean-up took the temp file
-        tmp.unlink(missing_ok=True)
+        (folder / tmp_name).unlink(missing_ok=True)
         return None
     return path
 

@@ -78,9 +78,15 @@ def fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a fsynced temp file in the same folder and ``os.replace``."""
-    tmp = path.with_name(path.name + ".tmp")
+def atomic_write(path: Path, data: bytes, tmp_name: str | None = None) -> None:
+    """Write ``data`` to ``path`` via a fsynced temp file in the same folder and ``os.replace``.
+
+    Args:
+        path: The target.
+        data: Its bytes.
+        tmp_name: The temp file's name (default ``<name>.tmp``; writers that may race need their own).
+    """
+    tmp = path.with_name(tmp_name or path.name + ".tmp")
     with open(tmp, "wb") as fh:
         fh.write(data)
         fh.flush()
